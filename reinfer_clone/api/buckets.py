@@ -1,0 +1,43 @@
+from flask import Blueprint
+
+from ..schemas.buckets import BucketSchema, NewBucketRequest
+from ..services import buckets
+from .support import db, load, ok, principal, requires
+
+bp = Blueprint("buckets", __name__, url_prefix="/api/_private/buckets")
+bucket_schema = BucketSchema()
+
+
+@bp.get("")
+def list_buckets():
+    visible = buckets.list_visible(db(), principal())
+    return ok(buckets=bucket_schema.dump(visible, many=True))
+
+
+@bp.get("/id:<bucket_id>")
+def get_bucket_by_id(bucket_id):
+    bucket = buckets.get_by_id(db(), bucket_id)
+    principal().require("sources-read", bucket.owner)
+    return ok(bucket=bucket_schema.dump(bucket))
+
+
+@bp.get("/<project>/<name>")
+@requires("sources-read")
+def get_bucket(project, name):
+    return ok(bucket=bucket_schema.dump(buckets.get_by_name(db(), project, name)))
+
+
+@bp.put("/<project>/<name>")
+@requires("sources-admin")
+def create_bucket(project, name):
+    fields = load(NewBucketRequest())["bucket"]
+    bucket = buckets.create(db(), project, name, **fields)
+    return ok(bucket=bucket_schema.dump(bucket))
+
+
+@bp.delete("/id:<bucket_id>")
+def delete_bucket_by_id(bucket_id):
+    bucket = buckets.get_by_id(db(), bucket_id)
+    principal().require("sources-admin", bucket.owner)
+    buckets.delete(db(), bucket)
+    return ok()

@@ -1,0 +1,79 @@
+from flask import Blueprint
+
+from ..schemas.sources import (
+    NewSourceRequest,
+    SourceSchema,
+    SourceStatisticsRequest,
+    SourceUpdateRequest,
+)
+from ..services import sources
+from .support import config, db, load, ok, principal, requires
+
+bp = Blueprint("sources", __name__, url_prefix="/api/v1/sources")
+source_schema = SourceSchema()
+
+
+@bp.get("")
+def list_sources():
+    visible = sources.list_visible(db(), principal())
+    return ok(sources=source_schema.dump(visible, many=True))
+
+
+@bp.get("/<project>")
+@requires("sources-read")
+def list_project_sources(project):
+    return ok(sources=source_schema.dump(sources.list_in_project(db(), project), many=True))
+
+
+@bp.get("/id:<source_id>")
+def get_source_by_id(source_id):
+    source = sources.get_by_id(db(), source_id)
+    principal().require("sources-read", source.owner)
+    return ok(source=source_schema.dump(source))
+
+
+@bp.get("/<project>/<name>")
+@requires("sources-read")
+def get_source(project, name):
+    return ok(source=source_schema.dump(sources.get_by_name(db(), project, name)))
+
+
+@bp.put("/<project>/<name>")
+@requires("sources-admin")
+def create_source(project, name):
+    fields = load(NewSourceRequest())["source"]
+    source = sources.create(db(), project, name, config().transform_tags, **fields)
+    return ok(source=source_schema.dump(source))
+
+
+@bp.post("/<project>/<name>")
+@requires("sources-admin")
+def update_source(project, name):
+    changes = load(SourceUpdateRequest())["source"]
+    source = sources.get_by_name(db(), project, name)
+    source = sources.update(db(), source, config().transform_tags, **changes)
+    return ok(source=source_schema.dump(source))
+
+
+@bp.delete("/id:<source_id>")
+def delete_source_by_id(source_id):
+    source = sources.get_by_id(db(), source_id)
+    principal().require("sources-admin", source.owner)
+    sources.delete(db(), source)
+    return ok()
+
+
+@bp.delete("/<project>/<name>")
+@requires("sources-admin")
+def delete_source(project, name):
+    sources.delete(db(), sources.get_by_name(db(), project, name))
+    return ok()
+
+
+@bp.post("/<project>/<name>/statistics")
+@requires("sources-read")
+def source_statistics(project, name):
+    timestamp = load(SourceStatisticsRequest())["comment_filter"].get("timestamp", {})
+    source = sources.get_by_name(db(), project, name)
+    count = sources.count_comments(db(), source, timestamp.get("minimum"), timestamp.get("maximum"))
+    return ok(statistics={"num_comments": count})

@@ -1,0 +1,108 @@
+"""What every handler uses: the request's session and principal, body loading,
+the success envelope and the permission decorators."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+from marshmallow import ValidationError
+
+from ..errors import InvalidInput
+from ..services.permissions import Principal
+
+DB_EXTENSION = "reinfer_clone.db"
+
+
+def db():
+    """The request's SQLAlchemy session (closed, and rolled back if open, at teardown)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[DB_EXTENSION].session()
+    return g.db_session
+
+
+def principal() -> Principal:
+    return g.principal
+
+
+def config():
+    return current_app.extensions["reinfer_clone.config"]
+
+
+def ok(**payload):
+    return jsonify({"status": "ok", **payload})
+
+
+def _flatten(messages, prefix="") -> list[str]:
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "body"
+            out.extend(_flatten(value, name))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {' '.join(messages)}"]
+    if isinstance(messages, list):
+        return [line for m in messages for line in _flatten(m, prefix)]
+    return [f"{prefix}: {messages}"]
+
+
+def validation_error(error: ValidationError) -> InvalidInput:
+    lines = _flatten(error.messages)
+    return InvalidInput("Invalid request: " + "; ".join(lines), errors=error.messages)
+
+
+def json_body():
+    """The request body as JSON, whatever the content type; 400 if malformed."""
+    data = request.get_json(force=True, silent=True)
+    if data is None:
+        if not request.get_data(cache=True):
+            return {}
+        raise InvalidInput("Invalid request: the body is not valid JSON.")
+    return data
+
+
+def load(schema, data=None) -> dict:
+    """Load and validate the JSON body (or `data`) with a marshmallow schema."""
+    data = json_body() if data is None else data
+    if not isinstance(data, dict):
+        raise InvalidInput("Invalid request: the body must be a JSON object.")
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise validation_error(error) from None
+
+
+def query_flag(name: str, default: bool = False) -> bool:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise InvalidInput(f"Invalid query parameter '{name}': '{value}' is not true or false.")
+
+
+def requires(code: str):
+    """The caller needs `code` on the project named by the `project` path argument."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal().require(code, kwargs["project"])
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def requires_tenant_admin(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        principal().require_tenant_admin()
+        return view(*args, **kwargs)
+
+    return wrapper

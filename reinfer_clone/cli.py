@@ -1,0 +1,192 @@
+"""The `reinfer-clone` command."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .config import Config
+from .db import Database
+
+
+def _config(ctx) -> Config:
+    return ctx.obj["config"]
+
+
+@click.group()
+@click.option("--database-url", envvar="REINFER_CLONE_DATABASE_URL", default=None,
+              help="SQLAlchemy URL (default: SQLite file under var/).")
+@click.pass_context
+def main(ctx, database_url):
+    """Self-hosted Communications Mining (Re:infer) compatible server."""
+    overrides = {"database_url": database_url} if database_url else {}
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = Config.from_env(**overrides)
+
+
+# --- serve ---------------------------------------------------------------------------
+
+def _bootstrap_admin(config: Config) -> None:
+    from .services import auth
+
+    database = Database(config.database_url)
+    try:
+        with database.session() as session:
+            user, token = auth.ensure_admin(
+                session, config.admin_username, config.admin_email, config.admin_token
+            )
+    finally:
+        database.dispose()
+    if token and not config.admin_token:
+        click.echo("")
+        click.echo("Created the first user, an admin. Its API token (shown only once):")
+        click.echo(f"    export REINFER_TOKEN={token}")
+        click.echo("")
+    elif token:
+        click.echo(f"Admin user '{user.username}' has the token from REINFER_CLONE_ADMIN_TOKEN.")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option("--workers", default=None, type=int, help="gunicorn worker processes.")
+@click.option("--debug", is_flag=True, help="Flask's development server instead of gunicorn.")
+@click.option("--no-upgrade", is_flag=True, help="Do not migrate the database first.")
+@click.pass_context
+def serve(ctx, host, port, workers, debug, no_upgrade):
+    """Run the HTTP server (gunicorn)."""
+    from . import migrate
+
+    config = _config(ctx)
+    host = host or config.host
+    port = port or config.port
+    workers = workers or config.workers
+    if not no_upgrade:
+        migrate.upgrade(config.database_url)
+    _bootstrap_admin(config)
+    click.echo(f"Serving on http://{host}:{port} ({config.database_url.split('://')[0]})")
+    if debug:
+        from .app import create_app
+
+        create_app(config).run(host=host, port=port, debug=True, use_reloader=False)
+        return
+    _run_gunicorn(config, host, port, workers)
+
+
+def _run_gunicorn(config: Config, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 300)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("loglevel", config.log_level)
+
+        def load(self):
+            from .app import create_app
+
+            return create_app(config)
+
+    Server().run()
+
+
+# --- db ------------------------------------------------------------------------------
+
+@main.group()
+def db():
+    """Database schema (Alembic)."""
+
+
+@db.command()
+@click.option("--revision", default="head")
+@click.pass_context
+def upgrade(ctx, revision):
+    """Migrate the database to the latest schema."""
+    from . import migrate
+
+    migrate.upgrade(_config(ctx).database_url, revision)
+    click.echo("Database is up to date.")
+
+
+@db.command()
+@click.argument("revision")
+@click.pass_context
+def downgrade(ctx, revision):
+    """Migrate the database down to REVISION."""
+    from . import migrate
+
+    migrate.downgrade(_config(ctx).database_url, revision)
+
+
+@db.command()
+@click.pass_context
+def current(ctx):
+    """Show the database's schema revision."""
+    from . import migrate
+
+    migrate.current(_config(ctx).database_url)
+
+
+# --- users ---------------------------------------------------------------------------
+
+@main.group()
+def users():
+    """Users and their API tokens."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--email", required=True)
+@click.option("--admin", is_flag=True, help="Give the global 'root' permission.")
+@click.option("--project", "projects", multiple=True, help="Project to grant --permission codes on.")
+@click.option("--permission", "permissions", multiple=True, help="Project permission code (repeatable).")
+@click.pass_context
+def create_user(ctx, username, email, admin, projects, permissions):
+    """Create a user and print a new API token for it."""
+    from .errors import ServiceError
+    from .services import auth, users as users_service
+
+    if permissions and not projects:
+        raise click.UsageError("--permission needs at least one --project.")
+    database = Database(_config(ctx).database_url)
+    try:
+        with database.session() as session:
+            user = users_service.create(
+                session, username, email, ["root"] if admin else [],
+                {project: list(permissions) for project in projects},
+            )
+            token = auth.issue_token(session, user)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        database.dispose()
+    click.echo(token)
+
+
+@users.command("token")
+@click.argument("username")
+@click.pass_context
+def new_token(ctx, username):
+    """Print a new API token for an existing user."""
+    from sqlalchemy import select
+
+    from .models import User
+    from .services import auth
+
+    database = Database(_config(ctx).database_url)
+    try:
+        with database.session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise click.ClickException(f"No user named '{username}'.")
+            click.echo(auth.issue_token(session, user))
+    finally:
+        database.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Settings from ``REINFER_CLONE_*`` environment variables.
+
+Every setting has a default that gives a working embedded server (SQLite under
+``var/``); the README lists them all.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PREFIX = "REINFER_CLONE_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_database_url() -> str:
+    var = Path(os.environ.get(PREFIX + "VAR_DIR", REPO_ROOT / "var"))
+    return f"sqlite:///{var / 'reinfer-clone.sqlite3'}"
+
+
+@dataclass
+class Config:
+    database_url: str = field(default_factory=_default_database_url)
+    # Largest accepted request body; larger bodies get a JSON 413.
+    max_content_length: int = 64 * 1024 * 1024
+    # When set, `serve` ensures an admin user with exactly this token exists.
+    admin_token: str | None = None
+    admin_username: str = "admin"
+    admin_email: str = "admin@localhost"
+    # Accepted `email_transform_tag` values for sources (comma separated in env).
+    transform_tags: tuple[str, ...] = ("generic.0.CONVKER5",)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Config":
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            raw = environ.get(PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            if f.type in ("int",):
+                values[f.name] = int(raw)
+            elif f.name == "transform_tags":
+                values[f.name] = tuple(t.strip() for t in raw.split(",") if t.strip())
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,17 @@
+"""SQLAlchemy tables, grouped by aggregate. Importing this registers them all."""
+from ..db import Base
+from .projects import Project
+from .sources import Bucket, Comment, Source
+from .users import ApiToken, GlobalPermission, ProjectPermission, User
+
+__all__ = [
+    "Base",
+    "ApiToken",
+    "Bucket",
+    "Comment",
+    "GlobalPermission",
+    "Project",
+    "ProjectPermission",
+    "Source",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: request bodies (``*Request``) and response objects."""

@@ -1,0 +1,101 @@
+"""Fields shared by every schema: strict types and offset-aware datetimes."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, Schema as _Schema, ValidationError, fields
+
+from ..errors import not_one_of
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+class Schema(_Schema):
+    class Meta:
+        # The official client sends fields we do not model: ignore, never reject.
+        unknown = EXCLUDE
+
+
+def parse_datetime(value: str) -> datetime:
+    """RFC 3339 with an offset, 0 to 9 fractional digits. Raises ValueError."""
+    # A '+' in a query string arrives decoded as a space.
+    value = value.strip()
+    if re.match(r".*\d \d{2}:\d{2}$", value):
+        value = value[:-6] + "+" + value[-5:]
+    match = _RFC3339.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not an RFC 3339 datetime.")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    if offset is None:
+        raise ValueError(
+            f"'{value}' has no timezone offset; send UTC as 'Z' or an offset like '+01:00'."
+        )
+    micro = int((fraction or "0").ljust(6, "0")[:6])
+    iso_offset = "+00:00" if offset in ("Z", "z") else offset
+    return datetime.fromisoformat(
+        f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro:06d}{iso_offset}"
+    ).astimezone(timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"
+
+
+class UTCDateTime(fields.Field):
+    """Serializes as `2024-03-05T09:14:00.123456Z`; refuses naive input."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_datetime(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid datetime string.")
+        try:
+            return parse_datetime(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true/false; marshmallow's default also takes "yes", 1, ..."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean (expected true or false).")
+        return value
+
+
+class StrictInteger(fields.Integer):
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def one_of(choices):
+    """A validator giving the client's `'x' is not one of [...]` message."""
+    choices = list(choices)
+
+    def validate(value):
+        if value not in choices:
+            raise ValidationError(not_one_of(value, choices))
+
+    return validate
+
+
+def String(**kwargs):
+    return fields.String(**kwargs)
+
+
+def StringList(**kwargs):
+    return fields.List(fields.String(), **kwargs)

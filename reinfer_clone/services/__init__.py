@@ -1,0 +1,2 @@
+"""Business rules and transactions. Plain functions taking a SQLAlchemy session;
+nothing here imports Flask."""

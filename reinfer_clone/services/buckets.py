@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from sqlalchemy import select, update as sql_update
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, NotFound
+from ..models import Bucket, Project, Source
+from .names import validate_name
+from .permissions import Principal
+
+
+def list_visible(session: Session, principal: Principal) -> list[Bucket]:
+    buckets = session.scalars(select(Bucket).join(Project).order_by(Project.name, Bucket.name))
+    return [b for b in buckets if principal.has("sources-read", b.owner)]
+
+
+def get_by_name(session: Session, project: str, name: str) -> Bucket:
+    bucket = session.scalar(
+        select(Bucket).join(Project).where(Project.name == project, Bucket.name == name)
+    )
+    if bucket is None:
+        raise NotFound(f"Bucket '{project}/{name}' not found.")
+    return bucket
+
+
+def get_by_id(session: Session, bucket_id: str) -> Bucket:
+    bucket = session.get(Bucket, bucket_id)
+    if bucket is None:
+        raise NotFound(f"Bucket with id '{bucket_id}' not found.")
+    return bucket
+
+
+def create(session: Session, project_name: str, name: str, title: str = "", bucket_type: str = "emails") -> Bucket:
+    validate_name("bucket", name)
+    project = session.scalar(select(Project).where(Project.name == project_name))
+    if project is None:
+        raise NotFound(f"Project '{project_name}' not found.")
+    if session.scalar(
+        select(Bucket.id).where(Bucket.project_id == project.id, Bucket.name == name)
+    ):
+        raise Conflict(f"Bucket '{project_name}/{name}' already exists.")
+    bucket = Bucket(project=project, name=name, title=title, bucket_type=bucket_type)
+    session.add(bucket)
+    session.commit()
+    return bucket
+
+
+def delete(session: Session, bucket: Bucket) -> None:
+    # Explicit as well as ON DELETE SET NULL, so sources in this session see it too.
+    session.execute(sql_update(Source).where(Source.bucket_id == bucket.id).values(bucket_id=None))
+    session.delete(bucket)
+    session.commit()
+    session.expire_all()

@@ -1,0 +1,106 @@
+"""Permission codes and the rules that combine them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import Forbidden
+
+PROJECT_CODES = (
+    "sources-read",
+    "sources-admin",
+    "sources-add-comments",
+    "sources-read-sensitive",
+    "sources-translate",
+    "voc-readonly",
+    "voc",
+    "datasets-review",
+    "datasets-admin",
+    "datasets-export",
+    "model-admin",
+    "streams-read",
+    "streams-write",
+    "streams-admin",
+    "streams-consume",
+    "users-read",
+    "users-write",
+)
+
+ROOT = "root"
+TENANT_ADMIN = "tenant-admin"
+GLOBAL_CODES = (
+    ROOT,
+    TENANT_ADMIN,
+    # Known to the client; stored and echoed, no effect here.
+    "debug",
+    "demo",
+    "subscriptions-read",
+    "artefacts-read",
+    "dialog",
+    "support-tenant-admin",
+    "support-users-write",
+    "deployment-quota-write",
+    "tenant-quota-write",
+)
+
+
+@dataclass
+class Principal:
+    """What the caller may do, computed once per request from its user."""
+
+    user_id: str
+    global_codes: frozenset[str]
+    project_codes: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, user) -> "Principal":
+        return cls(
+            user_id=user.id,
+            global_codes=frozenset(user.global_permissions),
+            project_codes={p: frozenset(c) for p, c in user.organisation_permissions.items()},
+        )
+
+    @property
+    def is_root(self) -> bool:
+        return ROOT in self.global_codes
+
+    @property
+    def is_tenant_admin(self) -> bool:
+        return self.is_root or TENANT_ADMIN in self.global_codes
+
+    def has(self, code: str, project: str) -> bool:
+        return self.is_root or code in self.project_codes.get(project, ())
+
+    def has_anywhere(self, code: str) -> bool:
+        return self.is_root or any(code in codes for codes in self.project_codes.values())
+
+    def sees_project(self, project: str) -> bool:
+        return self.is_tenant_admin or bool(self.project_codes.get(project))
+
+    def require(self, code: str, project: str) -> None:
+        if not self.has(code, project):
+            raise Forbidden(f"You do not have the '{code}' permission on project '{project}'.")
+
+    def require_tenant_admin(self) -> None:
+        if not self.is_tenant_admin:
+            raise Forbidden("You do not have the 'tenant-admin' permission.")
+
+    # Users -----------------------------------------------------------------
+    def can_read_users(self) -> bool:
+        return self.is_tenant_admin or self.has_anywhere("users-read")
+
+    def can_write_users(self) -> bool:
+        return self.is_tenant_admin or self.has_anywhere("users-write")
+
+    def require_can_grant(self, global_codes, organisation_permissions) -> None:
+        """No one hands out more than they hold: global codes need tenant-admin
+        (root needs root); project codes need users-write on that project."""
+        for code in global_codes:
+            if code == ROOT and not self.is_root:
+                raise Forbidden("Only a root user can grant the 'root' permission.")
+            if not self.is_tenant_admin:
+                raise Forbidden("Granting global permissions needs 'tenant-admin'.")
+        for project in organisation_permissions:
+            if not (self.is_tenant_admin or self.has("users-write", project)):
+                raise Forbidden(
+                    f"You do not have the 'users-write' permission on project '{project}'."
+                )

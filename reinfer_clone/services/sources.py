@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import Conflict, NotFound, Unprocessable
+from ..models import Bucket, Comment, Project, Source
+from .names import validate_name
+from .permissions import Principal
+
+DEFAULTS = {
+    "title": "",
+    "description": "",
+    "language": "en",
+    "should_translate": False,
+    "kind": "unknown",
+    "email_transform_tag": None,
+    "sensitive_properties": [],
+    "bucket_id": None,
+}
+
+
+def _ordered(query):
+    return query.join(Project).order_by(Project.name, Source.name)
+
+
+def list_visible(session: Session, principal: Principal) -> list[Source]:
+    sources = session.scalars(_ordered(select(Source)))
+    return [s for s in sources if principal.has("sources-read", s.owner)]
+
+
+def list_in_project(session: Session, project: str) -> list[Source]:
+    return list(session.scalars(_ordered(select(Source)).where(Project.name == project)))
+
+
+def get_by_name(session: Session, project: str, name: str) -> Source:
+    source = session.scalar(
+        select(Source).join(Project).where(Project.name == project, Source.name == name)
+    )
+    if source is None:
+        raise NotFound(f"Source '{project}/{name}' not found.")
+    return source
+
+
+def get_by_id(session: Session, source_id: str) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"Source with id '{source_id}' not found.")
+    return source
+
+
+def _check_fields(session: Session, fields: dict, allowed_tags) -> None:
+    tag = fields.get("email_transform_tag")
+    if tag is not None and tag not in allowed_tags:
+        raise Unprocessable(f"The value '{tag}' is not a valid transform tag.")
+    bucket_id = fields.get("bucket_id")
+    if bucket_id is not None and session.get(Bucket, bucket_id) is None:
+        raise NotFound(f"Bucket with id '{bucket_id}' not found.")
+
+
+def create(session: Session, project_name: str, name: str, allowed_tags, **fields) -> Source:
+    validate_name("source", name)
+    project = session.scalar(select(Project).where(Project.name == project_name))
+    if project is None:
+        raise NotFound(f"Project '{project_name}' not found.")
+    if session.scalar(
+        select(Source.id).where(Source.project_id == project.id, Source.name == name)
+    ):
+        raise Conflict(f"Source '{project_name}/{name}' already exists.")
+    _check_fields(session, fields, allowed_tags)
+    values = {**DEFAULTS, **fields}
+    now = utcnow()
+    source = Source(project=project, name=name, created_at=now, updated_at=now, **values)
+    session.add(source)
+    session.commit()
+    return source
+
+
+def update(session: Session, source: Source, allowed_tags, **fields) -> Source:
+    _check_fields(session, fields, allowed_tags)
+    for key, value in fields.items():
+        setattr(source, key, value)
+    if fields:
+        source.updated_at = utcnow()
+    session.commit()
+    return source
+
+
+def delete(session: Session, source: Source) -> None:
+    # Comments (and, through them, annotations) go by ON DELETE CASCADE.
+    session.delete(source)
+    session.commit()
+
+
+def count_comments(session: Session, source: Source, minimum=None, maximum=None) -> int:
+    query = select(func.count()).select_from(Comment).where(Comment.source_id == source.id)
+    if minimum is not None:
+        query = query.where(Comment.timestamp >= minimum)
+    if maximum is not None:
+        query = query.where(Comment.timestamp <= maximum)
+    return session.scalar(query)
