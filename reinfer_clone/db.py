@@ -112,3 +112,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_for(session: Session):
+    """The dialect's INSERT construct, which has ON CONFLICT on both backends."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

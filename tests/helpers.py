@@ -95,3 +95,37 @@ def make_source(client: Client, project="acme", name="inbox", **fields) -> dict:
 
 def make_bucket(client: Client, project="acme", name="mail", **fields) -> dict:
     return ok(client.put(f"/api/_private/buckets/{project}/{name}", json={"bucket": fields}))["bucket"]
+
+
+def comment(i=0, **fields) -> dict:
+    """A NewComment with a distinct id and timestamp."""
+    body = {
+        "id": f"c-{i:05d}",
+        "timestamp": f"2024-03-04T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+        "messages": [{"body": {"text": f"message {i}"}}],
+    }
+    body.update(fields)
+    return body
+
+
+def upload(client: Client, comments, project="acme", source="inbox"):
+    return client.put(f"/api/_private/sources/{project}/{source}/comments", json={"comments": comments})
+
+
+def sync(client: Client, comments, project="acme", source="inbox"):
+    return client.post(f"/api/v1/sources/{project}/{source}/sync", json={"comments": comments})
+
+
+def iterate_comments(client: Client, project="acme", source="inbox", **params) -> list[dict]:
+    """Every page of a source's comments, following `continuation`."""
+    out, after = [], None
+    for _ in range(10_000):
+        query = dict(params)
+        if after:
+            query["after"] = after
+        body = ok(client.get(f"/api/_private/sources/{project}/{source}/comments", query_string=query))
+        out.extend(body["comments"])
+        after = body.get("continuation")
+        if not after:
+            return out
+    raise AssertionError("pagination never ended")

@@ -89,3 +89,6 @@ class Comment(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Not a column: services set it from the dataset annotations when they load a page.
+    has_annotations = False

@@ -82,6 +82,15 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictIntegerFromString(fields.Integer):
+    """An integer in a query string: digits only."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
+            raise ValidationError("Not a valid integer.")
+        return int(value)
+
+
 def one_of(choices):
     """A validator giving the client's `'x' is not one of [...]` message."""
     choices = list(choices)

@@ -1,0 +1,73 @@
+from flask import Blueprint, request
+
+from ..schemas.comments import (
+    CommentBatch,
+    CommentPageQuery,
+    CommentSchema,
+    parse_comments,
+)
+from ..services import comments, sources
+from .support import db, load, ok, query_flag, requires
+
+bp = Blueprint("comments", __name__)
+
+MAX_PAGE = 256
+
+
+def _batch() -> list[dict]:
+    # A bad comment raises a ValidationError naming its index; nothing is written.
+    return parse_comments(load(CommentBatch())["comments"])
+
+
+@bp.put("/api/_private/sources/<project>/<name>/comments")
+@bp.put("/api/v1/sources/<project>/<name>/comments")
+@requires("sources-add-comments")
+def upload_comments(project, name):
+    records = _batch()
+    comments.upload(db(), sources.get_by_name(db(), project, name), records)
+    return ok()  # exactly {"status": "ok"}: the client decodes a unit struct
+
+
+@bp.post("/api/v1/sources/<project>/<name>/sync")
+@requires("sources-add-comments")
+def sync_comments(project, name):
+    records = _batch()
+    counts = comments.sync(db(), sources.get_by_name(db(), project, name), records)
+    return ok(**counts)
+
+
+@bp.get("/api/v1/sources/<project>/<name>/comments/<path:comment_id>")
+@requires("sources-read")
+def get_comment(project, name, comment_id):
+    comment = comments.get(db(), sources.get_by_name(db(), project, name), comment_id)
+    schema = CommentSchema(include_markup=query_flag("include_markup"))
+    return ok(comment=schema.dump(comment))
+
+
+@bp.get("/api/_private/sources/<project>/<name>/comments")
+@bp.get("/api/v1/sources/<project>/<name>/comments")
+@requires("sources-read")
+def list_comments(project, name):
+    query = load(CommentPageQuery(), data=request.args.to_dict())
+    page, continuation = comments.iterate(
+        db(),
+        sources.get_by_name(db(), project, name),
+        limit=max(1, min(query["limit"], MAX_PAGE)),
+        minimum=query.get("from_timestamp") or query.get("from_"),
+        maximum=query.get("to_timestamp") or query.get("to"),
+        after=query.get("after") or query.get("continuation"),
+    )
+    schema = CommentSchema(include_markup=query_flag("include_markup"))
+    body = {"comments": schema.dump(page, many=True)}
+    if continuation:
+        body["continuation"] = continuation
+    return ok(**body)
+
+
+@bp.delete("/api/v1/sources/<project>/<name>/comments")
+@bp.delete("/api/v1/sources/<project>/<name>/messages")
+@requires("sources-add-comments")
+def delete_comments(project, name):
+    source = sources.get_by_name(db(), project, name)
+    comments.delete(db(), source, request.args.getlist("id"))
+    return ok()

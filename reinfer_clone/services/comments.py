@@ -1,0 +1,160 @@
+"""Comments of a source: create-only upload, upsert sync, keyset iteration, delete.
+
+A batch is one transaction: it is validated whole before anything is written,
+and any conflict rejects it whole.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from ..db import insert_for, utcnow
+from ..errors import Conflict, InvalidInput, NotFound
+from ..models import Comment, Source
+from .. import pagination
+
+CONTENT_FIELDS = ("timestamp", "thread_id", "messages", "user_properties", "attachments")
+MAX_DELETE = 1024
+
+
+def content_hash(record: dict) -> str:
+    canonical = json.dumps(
+        [record["timestamp"].isoformat(), record["thread_id"], record["messages"],
+         record["user_properties"], record["attachments"]],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _existing_hashes(session: Session, source_id: str, ids) -> dict[str, str]:
+    rows = session.execute(
+        select(Comment.external_id, Comment.content_hash).where(
+            Comment.source_id == source_id, Comment.external_id.in_(list(ids))
+        )
+    )
+    return dict(rows.all())
+
+
+def _rows(source_id: str, records, now: datetime) -> list[dict]:
+    # Sorted by id so concurrent writers lock rows in one order (no deadlocks).
+    return [
+        {**record, "source_id": source_id, "created_at": now, "last_modified": now}
+        for record in sorted(records, key=lambda r: r["external_id"])
+    ]
+
+
+def upload(session: Session, source: Source, records: list[dict]) -> None:
+    """Create-only: an id already stored with other content is a 409 for the whole batch."""
+    batch: dict[str, dict] = {}
+    for record in records:
+        record["content_hash"] = content_hash(record)
+        seen = batch.get(record["external_id"])
+        if seen is not None and seen["content_hash"] != record["content_hash"]:
+            raise Conflict(
+                f"Comment '{record['external_id']}' appears twice in the request with different content."
+            )
+        batch[record["external_id"]] = record
+    existing = _existing_hashes(session, source.id, batch)
+    for external_id, stored_hash in existing.items():
+        if batch[external_id]["content_hash"] != stored_hash:
+            raise Conflict(
+                f"Comment '{external_id}' already exists with different content; "
+                "use sync to update it."
+            )
+    new = [r for i, r in batch.items() if i not in existing]
+    if new:
+        insert = insert_for(session)
+        statement = insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        session.execute(statement, _rows(source.id, new, utcnow()))
+    session.commit()
+
+
+def sync(session: Session, source: Source, records: list[dict]) -> dict[str, int]:
+    """Upsert in request order (last wins); count new, updated and unchanged."""
+    for record in records:
+        record["content_hash"] = content_hash(record)
+    existing = _existing_hashes(session, source.id, {r["external_id"] for r in records})
+    state = dict(existing)
+    final: dict[str, dict] = {}
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    for record in records:
+        previous = state.get(record["external_id"])
+        if previous is None:
+            counts["new"] += 1
+        elif previous != record["content_hash"]:
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+        state[record["external_id"]] = record["content_hash"]
+        final[record["external_id"]] = record
+    changed = [r for i, r in final.items() if existing.get(i) != r["content_hash"]]
+    if changed:
+        insert = insert_for(session)
+        statement = insert(Comment)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["source_id", "external_id"],
+            # created_at is left alone: an updated comment keeps its first upload time.
+            set_={
+                **{name: excluded[name] for name in CONTENT_FIELDS},
+                "content_hash": excluded.content_hash,
+                "last_modified": excluded.last_modified,
+            },
+            where=Comment.content_hash != excluded.content_hash,
+        )
+        session.execute(statement, _rows(source.id, changed, utcnow()))
+    session.commit()
+    return counts
+
+
+def get(session: Session, source: Source, external_id: str) -> Comment:
+    comment = session.scalar(
+        select(Comment).where(Comment.source_id == source.id, Comment.external_id == external_id)
+    )
+    if comment is None:
+        raise NotFound(f"Comment '{external_id}' not found in source '{source.owner}/{source.name}'.")
+    return comment
+
+
+def iterate(
+    session: Session,
+    source: Source,
+    limit: int,
+    minimum: datetime | None = None,
+    maximum: datetime | None = None,
+    after: str | None = None,
+) -> tuple[list[Comment], str | None]:
+    """One page in (timestamp, id) order, and the cursor for the next (None at the end)."""
+    query = select(Comment).where(Comment.source_id == source.id)
+    if after:
+        stamp, external_id = pagination.decode("comments", after, field="after")
+        position = (datetime.fromisoformat(stamp), external_id)
+        query = query.where(tuple_(Comment.timestamp, Comment.external_id) > position)
+    if minimum is not None:
+        query = query.where(Comment.timestamp >= minimum)
+    if maximum is not None:
+        query = query.where(Comment.timestamp <= maximum)
+    query = query.order_by(Comment.timestamp, Comment.external_id).limit(limit + 1)
+    comments = list(session.scalars(query))
+    if len(comments) <= limit:
+        return comments, None
+    comments = comments[:limit]
+    last = comments[-1]
+    return comments, pagination.encode("comments", [last.timestamp.isoformat(), last.external_id])
+
+
+def delete(session: Session, source: Source, external_ids: list[str]) -> None:
+    if len(external_ids) > MAX_DELETE:
+        raise InvalidInput(f"id: at most {MAX_DELETE} ids per request.", field="id")
+    if external_ids:
+        session.execute(
+            sql_delete(Comment).where(
+                Comment.source_id == source.id, Comment.external_id.in_(external_ids)
+            )
+        )
+    session.commit()
