@@ -1,11 +1,6 @@
 from flask import Blueprint, request
 
-from ..schemas.comments import (
-    CommentBatch,
-    CommentPageQuery,
-    CommentSchema,
-    parse_comments,
-)
+from ..schemas.comments import CommentBatch, CommentPageQuery, dump_comment, parse_comments
 from ..services import comments, sources
 from .support import db, load, ok, query_flag, requires
 
@@ -40,8 +35,7 @@ def sync_comments(project, name):
 @requires("sources-read")
 def get_comment(project, name, comment_id):
     comment = comments.get(db(), sources.get_by_name(db(), project, name), comment_id)
-    schema = CommentSchema(include_markup=query_flag("include_markup"))
-    return ok(comment=schema.dump(comment))
+    return ok(comment=dump_comment(comment, query_flag("include_markup")))
 
 
 @bp.get("/api/_private/sources/<project>/<name>/comments")
@@ -57,8 +51,8 @@ def list_comments(project, name):
         maximum=query.get("to_timestamp") or query.get("to"),
         after=query.get("after") or query.get("continuation"),
     )
-    schema = CommentSchema(include_markup=query_flag("include_markup"))
-    body = {"comments": schema.dump(page, many=True)}
+    markup = query_flag("include_markup")
+    body = {"comments": [dump_comment(c, markup) for c in page]}
     if continuation:
         body["continuation"] = continuation
     return ok(**body)

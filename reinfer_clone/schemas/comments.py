@@ -5,31 +5,20 @@ from __future__ import annotations
 import math
 import re
 
-from marshmallow import ValidationError, fields, post_dump, validates_schema
+from marshmallow import ValidationError, fields
 
-from .fields import Schema, String, StrictInteger, StrictIntegerFromString, StringList, UTCDateTime
+from .fields import (
+    Schema,
+    StrictInteger,
+    StrictIntegerFromString,
+    String,
+    UTCDateTime,
+    format_datetime,
+    parse_datetime,
+)
 
 MAX_BATCH = 4096
 _WHITESPACE = re.compile(r"\s")
-
-
-class Text(Schema):
-    text = String(required=True)
-    translated_from = String(allow_none=True)
-    text_markup = fields.Raw(allow_none=True)
-    translated_from_markup = fields.Raw(allow_none=True)
-
-
-class Message(Schema):
-    body = fields.Nested(Text, required=True)
-    subject = fields.Nested(Text)
-    signature = fields.Nested(Text)
-    from_ = String(data_key="from", allow_none=True)
-    to = StringList(allow_none=True)
-    cc = StringList(allow_none=True)
-    bcc = StringList(allow_none=True)
-    sent_at = UTCDateTime(allow_none=True)
-    language = String(allow_none=True)
 
 
 class Attachment(Schema):
@@ -67,89 +56,178 @@ def validate_user_properties(properties: dict) -> None:
         raise ValidationError(errors)
 
 
-class NewComment(Schema):
-    id = String(required=True, validate=validate_comment_id)
-    timestamp = UTCDateTime(required=True)
-    messages = fields.List(fields.Nested(Message), required=True)
-    thread_id = String(allow_none=True)
-    user_properties = fields.Dict(keys=String(), allow_none=True)
-    attachments = fields.List(fields.Nested(Attachment), allow_none=True)
-
-    @validates_schema
-    def _properties(self, data, **kwargs):
-        if data.get("user_properties"):
-            try:
-                validate_user_properties(data["user_properties"])
-            except ValidationError as error:
-                raise ValidationError({"user_properties": error.messages}) from None
-
-
 def _batch_size(value):
     if len(value) > MAX_BATCH:
         raise ValidationError(f"At most {MAX_BATCH} comments per request.")
 
 
 class CommentBatch(Schema):
-    comments = fields.List(fields.Dict(), required=True, validate=_batch_size)
+    comments = fields.List(fields.Raw(), required=True, validate=_batch_size)
 
 
-_new_comments = NewComment(many=True)
+def _put(errors: dict, path: tuple, message: str) -> None:
+    for key in path[:-1]:
+        errors = errors.setdefault(key, {})
+    errors.setdefault(path[-1], []).append(message)
 
 
-def parse_comments(items: list[dict]) -> list[dict]:
+_MISSING = "Missing data for required field."
+_NOT_STRING = "Not a valid string."
+_STRING_LIST_FIELDS = ("to", "cc", "bcc")
+_OPTIONAL_STRINGS = ("from", "language")
+
+
+def _check_text(value, path, errors) -> None:
+    if not isinstance(value, dict):
+        _put(errors, path, "Not a valid mapping type.")
+        return
+    if "text" not in value:
+        _put(errors, path + ("text",), _MISSING)
+    elif not isinstance(value["text"], str):
+        _put(errors, path + ("text",), _NOT_STRING)
+    if value.get("translated_from") is not None and not isinstance(value["translated_from"], str):
+        _put(errors, path + ("translated_from",), _NOT_STRING)
+
+
+def _check_message(message, path, errors) -> None:
+    if not isinstance(message, dict):
+        _put(errors, path, "Not a valid mapping type.")
+        return
+    if "body" not in message:
+        _put(errors, path + ("body",), _MISSING)
+    else:
+        _check_text(message["body"], path + ("body",), errors)
+    for part in ("subject", "signature"):
+        if message.get(part) is not None:
+            _check_text(message[part], path + (part,), errors)
+    for key in _OPTIONAL_STRINGS:
+        if message.get(key) is not None and not isinstance(message[key], str):
+            _put(errors, path + (key,), _NOT_STRING)
+    for key in _STRING_LIST_FIELDS:
+        value = message.get(key)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            _put(errors, path + (key,), "Not a valid list of strings.")
+    if message.get("sent_at") is not None:
+        try:
+            if not isinstance(message["sent_at"], str):
+                raise ValueError("Not a valid datetime string.")
+            parse_datetime(message["sent_at"])
+        except ValueError as error:
+            _put(errors, path + ("sent_at",), str(error))
+
+
+_attachment_schema = Attachment(many=True)
+
+
+def _check_comment(raw, errors: dict) -> dict | None:
+    """Validate one NewComment by hand: it is the ingest hot path, and marshmallow's
+    nested loading cost more than everything else in a sync request together."""
+    if not isinstance(raw, dict):
+        _put(errors, ("_schema",), "Not a valid mapping type.")
+        return None
+    comment_id = raw.get("id")
+    if "id" not in raw:
+        _put(errors, ("id",), _MISSING)
+    elif not isinstance(comment_id, str):
+        _put(errors, ("id",), _NOT_STRING)
+    else:
+        try:
+            validate_comment_id(comment_id)
+        except ValidationError as error:
+            _put(errors, ("id",), " ".join(error.messages))
+    timestamp = None
+    if "timestamp" not in raw:
+        _put(errors, ("timestamp",), _MISSING)
+    elif not isinstance(raw["timestamp"], str):
+        _put(errors, ("timestamp",), "Not a valid datetime string.")
+    else:
+        try:
+            timestamp = parse_datetime(raw["timestamp"])
+        except ValueError as error:
+            _put(errors, ("timestamp",), str(error))
+    messages = raw.get("messages")
+    if "messages" not in raw:
+        _put(errors, ("messages",), _MISSING)
+    elif not isinstance(messages, list):
+        _put(errors, ("messages",), "Not a valid list.")
+    else:
+        for index, message in enumerate(messages):
+            _check_message(message, ("messages", index), errors)
+    if raw.get("thread_id") is not None and not isinstance(raw["thread_id"], str):
+        _put(errors, ("thread_id",), _NOT_STRING)
+    properties = raw.get("user_properties")
+    if properties is not None:
+        if not isinstance(properties, dict):
+            _put(errors, ("user_properties",), "Not a valid mapping type.")
+        else:
+            try:
+                validate_user_properties(properties)
+            except ValidationError as error:
+                errors["user_properties"] = error.messages
+    attachments = raw.get("attachments")
+    if attachments is not None:
+        if not isinstance(attachments, list):
+            _put(errors, ("attachments",), "Not a valid list.")
+        elif attachments:
+            try:
+                _attachment_schema.load(attachments)
+            except ValidationError as error:
+                errors["attachments"] = error.messages
+    if errors:
+        return None
+    return {
+        "external_id": comment_id,
+        "timestamp": timestamp,
+        "thread_id": raw.get("thread_id"),
+        "messages": messages,
+        "user_properties": properties or {},
+        "attachments": attachments or [],
+    }
+
+
+def parse_comments(items: list) -> list[dict]:
     """Validate a batch; return one record per comment holding the JSON as received.
 
     Errors name the comment's index: `comments.3.timestamp: ...`.
     """
-    try:
-        parsed = _new_comments.load(items)
-    except ValidationError as error:
-        raise ValidationError({"comments": error.messages}) from None
-    return [
-        {
-            "external_id": p["id"],
-            "timestamp": p["timestamp"],
-            "thread_id": p.get("thread_id"),
-            "messages": raw["messages"],
-            "user_properties": raw.get("user_properties") or {},
-            "attachments": raw.get("attachments") or [],
-        }
-        for raw, p in zip(items, parsed)
-    ]
+    records, errors = [], {}
+    for index, raw in enumerate(items):
+        comment_errors: dict = {}
+        record = _check_comment(raw, comment_errors)
+        if comment_errors:
+            errors[index] = comment_errors
+        records.append(record)
+    if errors:
+        raise ValidationError({"comments": errors})
+    return records
 
 
-class CommentSchema(Schema):
-    """The Comment object of contract §6.1 (the caller strips markup if not asked for)."""
+def dump_comment(comment, include_markup: bool = False, has_annotations: bool = False) -> dict:
+    """The Comment object of contract §6.1, from a Comment or a row with its columns.
 
-    id = String(attribute="external_id")
-    uid = fields.Method("_uid")
-    source_id = String()
-    timestamp = UTCDateTime()
-    thread_id = String()
-    messages = fields.Raw()
-    user_properties = fields.Raw()
-    attachments = fields.Raw()
-    created_at = UTCDateTime()
-    last_modified = UTCDateTime()
-    has_annotations = fields.Boolean()
-    text_format = fields.Constant("plain")
-
-    def _uid(self, comment):
-        return f"{comment.source_id}.{comment.external_id}"
-
-    @post_dump(pass_original=True)
-    def _shape(self, data, comment, **kwargs):
-        # Optional parts are omitted when empty, as the client writes them.
-        for key in ("thread_id", "user_properties", "attachments"):
-            if not data.get(key) and data.get(key) != 0:
-                data.pop(key, None)
-        if not self.context_markup:
-            data["messages"] = strip_markup(data["messages"])
-        return data
-
-    def __init__(self, *args, include_markup: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.context_markup = include_markup
+    Written by hand because export pages dump 256 at a time; optional parts are
+    omitted when empty, as the client itself writes them.
+    """
+    out = {
+        "id": comment.external_id,
+        "uid": f"{comment.source_id}.{comment.external_id}",
+        "source_id": comment.source_id,
+        "timestamp": format_datetime(comment.timestamp),
+        "messages": comment.messages if include_markup else strip_markup(comment.messages),
+        "created_at": format_datetime(comment.created_at),
+        "last_modified": format_datetime(comment.last_modified),
+        "has_annotations": has_annotations,
+        "text_format": "plain",
+    }
+    if comment.thread_id is not None:
+        out["thread_id"] = comment.thread_id
+    if comment.user_properties:
+        out["user_properties"] = comment.user_properties
+    if comment.attachments:
+        out["attachments"] = comment.attachments
+    return out
 
 
 MARKUP_KEYS = ("text_markup", "translated_from_markup")

@@ -128,9 +128,11 @@ def iterate(
     minimum: datetime | None = None,
     maximum: datetime | None = None,
     after: str | None = None,
-) -> tuple[list[Comment], str | None]:
+) -> tuple[list, str | None]:
     """One page in (timestamp, id) order, and the cursor for the next (None at the end)."""
-    query = select(Comment).where(Comment.source_id == source.id)
+    # Plain rows, not ORM objects: pages are read-only and identity-map upkeep
+    # was a third of the cost of a page.
+    query = select(*Comment.__table__.columns).where(Comment.source_id == source.id)
     if after:
         stamp, external_id = pagination.decode("comments", after, field="after")
         position = (datetime.fromisoformat(stamp), external_id)
@@ -140,7 +142,7 @@ def iterate(
     if maximum is not None:
         query = query.where(Comment.timestamp <= maximum)
     query = query.order_by(Comment.timestamp, Comment.external_id).limit(limit + 1)
-    comments = list(session.scalars(query))
+    comments = list(session.execute(query))
     if len(comments) <= limit:
         return comments, None
     comments = comments[:limit]

@@ -1,0 +1,82 @@
+"""Shared pieces of the benchmark scripts: a server on a scratch database, and data."""
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BANKING77 = REPO.parent / "shared" / "data" / "banking77"
+
+
+def banking77_rows(split: str = "train") -> list[dict]:
+    path = BANKING77 / f"{split}.csv"
+    if not path.exists():
+        sys.exit(f"banking77 data not found at {path}; it lives in ../shared/data/banking77")
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pids = [pid] + [int(p) for p in subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total / 1024
+
+
+def worker_pids(pid: int) -> list[int]:
+    return [int(p) for p in subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+
+
+@contextmanager
+def server(database_url: str | None = None, workers: int = 2, port: int = 8765):
+    """`reinfer-clone serve` on a scratch database; yields (base_url, token, process)."""
+    token = secrets.token_urlsafe(24)
+    tmp = tempfile.mkdtemp(prefix="reinfer-bench-")
+    env = dict(os.environ)
+    env["REINFER_CLONE_DATABASE_URL"] = database_url or f"sqlite:///{tmp}/bench.sqlite3"
+    env["REINFER_CLONE_ADMIN_TOKEN"] = token
+    env["REINFER_CLONE_LOG_LEVEL"] = "warning"
+    exe = Path(sys.executable).parent / "reinfer-clone"
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(base + "/auth/user", headers={"Authorization": f"Bearer {token}"}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
+        yield base, token, proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def session_for(token: str) -> requests.Session:
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {token}"
+    return s
