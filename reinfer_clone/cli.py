@@ -188,5 +188,46 @@ def new_token(ctx, username):
         database.dispose()
 
 
+# --- import-csv ----------------------------------------------------------------------
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    project, sep, name = ref.partition("/")
+    if not sep or not project or not name:
+        raise click.BadParameter(f"'{ref}' is not PROJECT/NAME.")
+    return project, name
+
+
+@main.command("import-csv")
+@click.argument("source_ref", metavar="PROJECT/SOURCE")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--text-column", required=True, help="Column holding the message text.")
+@click.option("--id-column", default=None, help="Column of comment ids (default: row-<n>).")
+@click.option("--timestamp-column", default=None, help="Column of timestamps (default: now).")
+@click.option("--batch-size", default=1024, show_default=True)
+@click.pass_context
+def import_csv(ctx, source_ref, path, text_column, id_column, timestamp_column, batch_size):
+    """Upload a CSV file as comments; other columns become typed user properties."""
+    from tqdm import tqdm
+
+    from .errors import ServiceError
+    from .services import csv_import
+
+    project, source = _split_ref(source_ref)
+    database = Database(_config(ctx).database_url)
+    try:
+        with database.session() as session:
+            _, _, rows = csv_import.scan(path, text_column, id_column, timestamp_column)
+            with tqdm(total=rows, unit="comment", disable=None) as bar:
+                totals = csv_import.import_csv(
+                    session, project, source, path, text_column, id_column, timestamp_column,
+                    batch_size, progress=bar.update,
+                )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    finally:
+        database.dispose()
+    click.echo(f"new: {totals['new']}, updated: {totals['updated']}, unchanged: {totals['unchanged']}")
+
+
 if __name__ == "__main__":
     sys.exit(main())

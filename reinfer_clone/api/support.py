@@ -8,6 +8,7 @@ from flask import current_app, g, jsonify, request
 from marshmallow import ValidationError
 
 from ..errors import InvalidInput
+from ..schemas.fields import describe
 from ..services.permissions import Principal
 
 DB_EXTENSION = "reinfer_clone.db"
@@ -32,25 +33,8 @@ def ok(**payload):
     return jsonify({"status": "ok", **payload})
 
 
-def _flatten(messages, prefix="") -> list[str]:
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if key == "_schema":
-                name = prefix or "body"
-            out.extend(_flatten(value, name))
-        return out
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [f"{prefix}: {' '.join(messages)}"]
-    if isinstance(messages, list):
-        return [line for m in messages for line in _flatten(m, prefix)]
-    return [f"{prefix}: {messages}"]
-
-
 def validation_error(error: ValidationError) -> InvalidInput:
-    lines = _flatten(error.messages)
-    return InvalidInput("Invalid request: " + "; ".join(lines), errors=error.messages)
+    return InvalidInput("Invalid request: " + describe(error), errors=error.messages)
 
 
 def json_body():

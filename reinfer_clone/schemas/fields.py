@@ -108,3 +108,24 @@ def String(**kwargs):
 
 def StringList(**kwargs):
     return fields.List(fields.String(), **kwargs)
+
+
+def _flatten(messages, prefix="") -> list[str]:
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                name = prefix or "body"
+            out.extend(_flatten(value, name))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {' '.join(messages)}"]
+    if isinstance(messages, list):
+        return [line for m in messages for line in _flatten(m, prefix)]
+    return [f"{prefix}: {messages}"]
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming each bad field by its path: `comments.3.timestamp: ...`."""
+    return "; ".join(_flatten(error.messages))
