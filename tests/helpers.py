@@ -129,3 +129,7 @@ def iterate_comments(client: Client, project="acme", source="inbox", **params) -
         if not after:
             return out
     raise AssertionError("pagination never ended")
+
+
+def make_dataset(client: Client, project="acme", name="triage", **fields) -> dict:
+    return ok(client.put(f"/api/v1/datasets/{project}/{name}", json={"dataset": fields}))["dataset"]

@@ -7,10 +7,13 @@ from flask import g, request
 from ..errors import Unauthorized
 from ..services import auth as auth_service
 from ..services.permissions import Principal
-from . import auth, buckets, comments, errors, projects, sources, unsupported, users
+from . import auth, buckets, comments, datasets, errors, projects, sources, unsupported, users
 from .support import db
 
-BLUEPRINTS = (auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, unsupported.bp)
+BLUEPRINTS = (
+    auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
+    unsupported.bp,
+)
 
 
 def _bearer_token() -> str:

@@ -1,5 +1,6 @@
 """SQLAlchemy tables, grouped by aggregate. Importing this registers them all."""
 from ..db import Base
+from .datasets import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup
 from .projects import Project
 from .sources import Bucket, Comment, Source
 from .users import ApiToken, GlobalPermission, ProjectPermission, User
@@ -9,7 +10,12 @@ __all__ = [
     "ApiToken",
     "Bucket",
     "Comment",
+    "Dataset",
+    "DatasetSource",
     "GlobalPermission",
+    "LabelDef",
+    "LabelfModel",
+    "LabelGroup",
     "Project",
     "ProjectPermission",
     "Source",

@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Bucket, Project, ProjectPermission, Source, User
+from ..models import Bucket, Dataset, Project, ProjectPermission, Source, User
 from . import users as users_service
 from .names import validate_name
 from .permissions import PROJECT_CODES, Principal
 
 # Resources a project owns, as named in the "force deletion" message.
-CHILD_TABLES = {"buckets": Bucket, "sources": Source}
+CHILD_TABLES = {"buckets": Bucket, "datasets": Dataset, "sources": Source}
 
 
 def list_visible(session: Session, principal: Principal) -> list[Project]:

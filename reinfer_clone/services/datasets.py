@@ -1,0 +1,350 @@
+"""Datasets: their sources, label groups and label defs, entity defs and flags."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import insert_for, new_id, utcnow
+from ..errors import Conflict, InvalidInput, NotFound, not_one_of
+from ..models import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
+from ..models.datasets import DEFAULT_GROUP
+from .names import validate_name
+from .permissions import Principal
+
+# The contract requires the first three; the rest are the languages a model
+# family plausibly names. The client echoes the list in its error message.
+MODEL_FAMILIES = (
+    "english", "german", "multilingual", "french", "spanish", "italian", "portuguese", "dutch",
+)
+# Any other value in `_dataset_flags` makes the client fail to parse the dataset.
+DATASET_FLAGS = ("gpt4", "external_moon_llm", "qos", "zero_shot_labels", "ixp")
+ENTITY_DEF_FLAGS = ("appears_verbatim",)
+# IXP model configs are out of scope; `cm` is the only kind we can honour.
+MODEL_CONFIG_KINDS = ("cm",)
+
+LABEL_SEPARATOR = " > "
+MAX_LABEL_NAME = 1024
+_LABEL_DEF_FIELDS = ("title", "instructions", "external_id", "pretrained", "moon_form", "trainable")
+
+
+def _ordered(query):
+    return query.join(Project).order_by(Project.name, Dataset.name)
+
+
+def list_visible(session: Session, principal: Principal) -> list[Dataset]:
+    datasets = session.scalars(_ordered(select(Dataset)))
+    return [d for d in datasets if principal.has("voc-readonly", d.owner)]
+
+
+def list_in_project(session: Session, project: str) -> list[Dataset]:
+    return list(session.scalars(_ordered(select(Dataset)).where(Project.name == project)))
+
+
+def get_by_name(session: Session, project: str, name: str) -> Dataset:
+    dataset = session.scalar(
+        select(Dataset).join(Project).where(Project.name == project, Dataset.name == name)
+    )
+    if dataset is None:
+        raise NotFound(f"Dataset '{project}/{name}' not found.")
+    return dataset
+
+
+def get_by_id(session: Session, dataset_id: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"Dataset with id '{dataset_id}' not found.")
+    return dataset
+
+
+# --- validation -----------------------------------------------------------------------
+
+def _check_model_family(family: str) -> None:
+    if family not in MODEL_FAMILIES:
+        # Bare message: the client's tests match its start.
+        raise InvalidInput(not_one_of(family, MODEL_FAMILIES), field="model_family")
+
+
+def _checked_source_ids(session: Session, principal: Principal, source_ids) -> list[str]:
+    unique = list(dict.fromkeys(source_ids))
+    for source_id in unique:
+        source = session.get(Source, source_id)
+        if source is None:
+            raise NotFound(f"Source with id '{source_id}' not found.")
+        principal.require("sources-read", source.owner)
+    return unique
+
+
+def _check_label_name(name: str) -> None:
+    if len(name) > MAX_LABEL_NAME:
+        raise InvalidInput(
+            f"Invalid label name '{name[:64]}...': at most {MAX_LABEL_NAME} characters.",
+            field="label_defs",
+        )
+    if any(not part.strip() for part in name.split(LABEL_SEPARATOR)):
+        raise InvalidInput(
+            f"Invalid label name '{name}': it and every part of a '{LABEL_SEPARATOR.strip()}' "
+            "path must be non-empty.",
+            field="label_defs",
+        )
+
+
+def _label_def_specs(label_defs) -> list[dict]:
+    """Names or NewLabelDef dicts, expanded with their missing ancestors (each placed
+    before its first descendant) and merged by name, later keys winning."""
+    specs: dict[str, dict] = {}
+    for item in label_defs:
+        spec = {"name": item} if isinstance(item, str) else dict(item)
+        name = spec["name"]
+        _check_label_name(name)
+        parts = name.split(LABEL_SEPARATOR)
+        for depth in range(1, len(parts)):
+            ancestor = LABEL_SEPARATOR.join(parts[:depth])
+            specs.setdefault(ancestor, {"name": ancestor})
+        specs.setdefault(name, {"name": name}).update(spec)
+    return list(specs.values())
+
+
+def _label_def_values(spec: dict) -> dict:
+    """Column values for the keys a spec gives; absent keys are left alone."""
+    values = {key: spec[key] for key in _LABEL_DEF_FIELDS if key in spec}
+    if "external_id" in values:
+        # The client refuses "" where it expects an optional id: store "unset".
+        values["external_id"] = values["external_id"] or None
+    pretrained = values.get("pretrained")
+    if pretrained is not None:
+        # The response requires a name; we have no catalogue to look one up in.
+        values["pretrained"] = {"id": pretrained["id"], "name": pretrained.get("name") or ""}
+    if values.get("moon_form") is not None:
+        values["moon_form"] = [
+            {"name": f["name"], "kind": f["kind"], "instructions": f.get("instructions") or ""}
+            for f in values["moon_form"]
+        ]
+    return values
+
+
+def _merged_entity_defs(current: list[dict], given: list[dict]) -> list[dict]:
+    """Entity defs after appending new names and updating existing ones in place."""
+    merged = [dict(entry) for entry in current]
+    by_name = {entry["name"]: entry for entry in merged}
+    for new in given:
+        if not new["name"]:
+            raise InvalidInput("Invalid entity def: the name must be non-empty.", field="entity_defs")
+        entry = by_name.get(new["name"])
+        if entry is None:
+            # The server picks ids and colour; the client reads `color: 0`.
+            entry = {"id": new_id(), "name": new["name"], "color": 0, "entity_def_flags": []}
+            merged.append(entry)
+            by_name[entry["name"]] = entry
+        entry.update(
+            title=new["title"], inherits_from=list(new["inherits_from"]), trainable=new["trainable"]
+        )
+        if "entity_def_flags" in new:
+            entry["entity_def_flags"] = list(dict.fromkeys(new["entity_def_flags"]))
+        if "rules" in new:
+            entry["rules"] = _entity_rules(new["rules"], entry.get("rules"))
+        if "instructions" in new:
+            entry["instructions"] = new["instructions"]
+        for key in ("rules", "instructions"):
+            if entry.get(key) is None:
+                entry.pop(key, None)
+    return merged
+
+
+def _entity_rules(rules: dict | None, previous: dict | None) -> dict | None:
+    if rules is None:
+        return None
+    # Choices have ids in responses; keep a choice's id while its name stays.
+    old_ids = {c["name"]: c["id"] for c in (previous or {}).get("choices", [])}
+    stored = {
+        "suppressors": list(rules["suppressors"]),
+        "choices": [
+            {"id": old_ids.get(c["name"]) or new_id(), "name": c["name"], "values": list(c["values"])}
+            for c in rules["choices"]
+        ],
+    }
+    if rules.get("regex") is not None:
+        stored["regex"] = rules["regex"]
+    return stored
+
+
+def _general_fields(general_fields) -> list[dict]:
+    return [{k: v for k, v in f.items() if v is not None} for f in general_fields]
+
+
+def _set_sources(dataset: Dataset, source_ids: list[str]) -> None:
+    existing = {link.source_id: link for link in dataset.source_links}
+    links = []
+    for position, source_id in enumerate(source_ids):
+        link = existing.get(source_id) or DatasetSource(source_id=source_id)
+        link.position = position
+        links.append(link)
+    dataset.source_links = links
+
+
+# --- label defs -----------------------------------------------------------------------
+
+def _insert_ignore(session: Session, table, values: dict, keys) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True if a row was inserted. Unlike a
+    SAVEPOINT, which pysqlite mishandles, this works the same on both backends."""
+    statement = insert_for(session)(table).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    # With RETURNING (implicit on PostgreSQL) rowcount is -1: count returned rows.
+    statement = statement.returning(*table.primary_key.columns)
+    return session.execute(statement).first() is not None
+
+
+def _group_pk(session: Session, dataset: Dataset, name: str) -> tuple[int, bool]:
+    """The group's key, and whether this call created it."""
+    group = dataset.group(name)
+    if group is not None:
+        return group.pk, False
+    created = _insert_ignore(
+        session, LabelGroup.__table__, {"dataset_id": dataset.id, "name": name}, ("dataset_id", "name")
+    )
+    pk = session.scalar(
+        select(LabelGroup.pk).where(LabelGroup.dataset_id == dataset.id, LabelGroup.name == name)
+    )
+    return pk, created
+
+
+def ensure_label_defs(session: Session, dataset: Dataset, group_name: str, label_defs) -> bool:
+    """Create or update label defs by name in a group, creating the group if missing.
+
+    `label_defs` holds names (as a labelling gives them) or NewLabelDef dicts.
+    `A > B` also creates `A`, placed before it, if missing. Given keys overwrite;
+    absent keys keep their value, so a bare name never alters an existing def.
+    Idempotent, and safe under concurrent callers (the client posts labellings
+    from a thread pool): rows are inserted with ON CONFLICT DO NOTHING. On
+    PostgreSQL, concurrent callers adding several new names should pass them in
+    one consistent order (e.g. sorted) so that their inserts cannot deadlock.
+
+    Flushes, never commits: the caller's transaction decides. Returns whether
+    anything changed (the caller may bump the dataset's `last_modified`).
+    """
+    validate_name("label group", group_name)
+    specs = _label_def_specs(label_defs)
+    session.flush()
+    group_pk, changed = _group_pk(session, dataset, group_name)
+
+    def load(names):
+        query = select(LabelDef).where(LabelDef.group_pk == group_pk, LabelDef.name.in_(names))
+        return {d.name: d for d in session.scalars(query)}
+
+    by_name = load([spec["name"] for spec in specs]) if specs else {}
+    missing = [spec["name"] for spec in specs if spec["name"] not in by_name]
+    for name in missing:
+        changed |= _insert_ignore(
+            session, LabelDef.__table__, {"group_pk": group_pk, "name": name}, ("group_pk", "name")
+        )
+    if missing:
+        by_name.update(load(missing))
+    for spec in specs:
+        label_def = by_name[spec["name"]]
+        for key, value in _label_def_values(spec).items():
+            if getattr(label_def, key) != value:
+                setattr(label_def, key, value)
+                changed = True
+    if changed:
+        session.flush()
+        # The rows went in behind the ORM's back: reload the cached collections.
+        for group in dataset.label_groups:
+            session.expire(group, ["label_defs"])
+        session.expire(dataset, ["label_groups"])
+    return changed
+
+
+def put_label_defs(session: Session, dataset: Dataset, group_name: str, label_defs) -> None:
+    if ensure_label_defs(session, dataset, group_name, label_defs):
+        dataset.updated_at = utcnow()
+    session.commit()
+
+
+# --- datasets -------------------------------------------------------------------------
+
+def create(session: Session, principal: Principal, project_name: str, name: str, **fields) -> Dataset:
+    validate_name("dataset", name)
+    project = session.scalar(select(Project).where(Project.name == project_name))
+    if project is None:
+        raise NotFound(f"Project '{project_name}' not found.")
+    if session.scalar(
+        select(Dataset.id).where(Dataset.project_id == project.id, Dataset.name == name)
+    ):
+        raise Conflict(f"Dataset '{project_name}/{name}' already exists.")
+    model_family = fields.get("model_family", "english")
+    _check_model_family(model_family)
+    source_ids = _checked_source_ids(session, principal, fields.get("source_ids", []))
+    if fields.get("copy_annotations_from") is not None:
+        origin = get_by_id(session, fields["copy_annotations_from"])
+        principal.require("voc-readonly", origin.owner)
+        # Labellings do not exist yet; copying them for shared sources goes here.
+
+    if fields.get("label_groups"):
+        groups = [(g["name"], g["label_defs"]) for g in fields["label_groups"]]
+    else:
+        groups = [(DEFAULT_GROUP, fields.get("label_defs", []))]
+    # Refuse bad names before anything is written.
+    for group_name, label_defs in groups:
+        validate_name("label group", group_name)
+        _label_def_specs(label_defs)
+    entity_defs = _merged_entity_defs([], fields.get("entity_defs", []))
+
+    now = utcnow()
+    dataset = Dataset(
+        id=new_id(),
+        project=project,
+        name=name,
+        title=fields.get("title", ""),
+        description=fields.get("description", ""),
+        model_family=model_family,
+        has_sentiment=fields.get("has_sentiment", True),
+        entity_defs=entity_defs,
+        general_fields=_general_fields(fields.get("general_fields", [])),
+        dataset_flags=list(dict.fromkeys(fields.get("dataset_flags", []))),
+        created_at=now,
+        updated_at=now,
+        labelf_model=LabelfModel(),
+    )
+    _set_sources(dataset, source_ids)
+    session.add(dataset)
+    # `default` always exists, and comes first.
+    ensure_label_defs(session, dataset, DEFAULT_GROUP, [])
+    for group_name, label_defs in groups:
+        ensure_label_defs(session, dataset, group_name, label_defs)
+    session.commit()
+    return dataset
+
+
+def update(session: Session, principal: Principal, dataset: Dataset, **fields) -> Dataset:
+    """Only the given keys change; `source_ids: []` clears the sources."""
+    # Validate everything before touching the row.
+    if "source_ids" in fields:
+        source_ids = _checked_source_ids(session, principal, fields["source_ids"])
+    if "entity_defs" in fields:
+        entity_defs = _merged_entity_defs(dataset.entity_defs, fields["entity_defs"])
+    changed = False
+    if "source_ids" in fields and source_ids != dataset.source_ids:
+        _set_sources(dataset, source_ids)
+        changed = True
+    if "entity_defs" in fields and entity_defs != dataset.entity_defs:
+        dataset.entity_defs = entity_defs
+        changed = True
+    for key in ("title", "description", "model_config"):
+        if key in fields and getattr(dataset, key) != fields[key]:
+            setattr(dataset, key, fields[key])
+            changed = True
+    if changed:
+        dataset.updated_at = utcnow()
+    session.commit()
+    return dataset
+
+
+def delete(session: Session, dataset: Dataset) -> None:
+    # Label groups, defs and sources links (and later labellings, streams and
+    # models) go by ON DELETE CASCADE; the sources themselves stay.
+    session.delete(dataset)
+    session.commit()
+
+
+def list_model_tags(session: Session, dataset: Dataset) -> list:
+    # Models do not exist yet, so no version can carry a tag.
+    return []
