@@ -7,12 +7,23 @@ from flask import g, request
 from ..errors import Unauthorized
 from ..services import auth as auth_service
 from ..services.permissions import Principal
-from . import auth, buckets, comments, datasets, errors, projects, sources, unsupported, users
+from . import (
+    auth,
+    buckets,
+    comments,
+    datasets,
+    errors,
+    labellings,
+    projects,
+    sources,
+    unsupported,
+    users,
+)
 from .support import db
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
-    unsupported.bp,
+    labellings.bp, unsupported.bp,
 )
 
 

@@ -2,6 +2,7 @@ from flask import Blueprint, request
 
 from ..schemas.comments import CommentBatch, CommentPageQuery, dump_comment, parse_comments
 from ..services import comments, sources
+from ..services.labellings import annotated_pks
 from .support import db, load, ok, query_flag, requires
 
 bp = Blueprint("comments", __name__)
@@ -35,7 +36,8 @@ def sync_comments(project, name):
 @requires("sources-read")
 def get_comment(project, name, comment_id):
     comment = comments.get(db(), sources.get_by_name(db(), project, name), comment_id)
-    return ok(comment=dump_comment(comment, query_flag("include_markup")))
+    reviewed = comment.pk in annotated_pks(db(), [comment.pk])
+    return ok(comment=dump_comment(comment, query_flag("include_markup"), reviewed))
 
 
 @bp.get("/api/_private/sources/<project>/<name>/comments")
@@ -52,7 +54,8 @@ def list_comments(project, name):
         after=query.get("after") or query.get("continuation"),
     )
     markup = query_flag("include_markup")
-    body = {"comments": [dump_comment(c, markup) for c in page]}
+    reviewed = annotated_pks(db(), [c.pk for c in page])
+    body = {"comments": [dump_comment(c, markup, c.pk in reviewed) for c in page]}
     if continuation:
         body["continuation"] = continuation
     return ok(**body)

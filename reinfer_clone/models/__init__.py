@@ -1,5 +1,6 @@
 """SQLAlchemy tables, grouped by aggregate. Importing this registers them all."""
 from ..db import Base
+from .annotations import Annotation
 from .datasets import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup
 from .projects import Project
 from .sources import Bucket, Comment, Source
@@ -7,6 +8,7 @@ from .users import ApiToken, GlobalPermission, ProjectPermission, User
 
 __all__ = [
     "Base",
+    "Annotation",
     "ApiToken",
     "Bucket",
     "Comment",

@@ -100,3 +100,10 @@ def count_comments(session: Session, source: Source, minimum=None, maximum=None)
     if maximum is not None:
         query = query.where(Comment.timestamp <= maximum)
     return session.scalar(query)
+
+
+def owners(session: Session, source_ids) -> set[str]:
+    """Project names owning these sources."""
+    return set(session.scalars(
+        select(Project.name).join(Source, Source.project_id == Project.id).where(Source.id.in_(list(source_ids)))
+    ))

@@ -1,0 +1,53 @@
+from flask import Blueprint, request
+
+from ..errors import Forbidden
+from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
+from ..services import datasets, export, labellings, sources
+from .support import db, load, ok, principal, requires
+
+bp = Blueprint("labellings", __name__)
+
+
+def _readable(dataset):
+    """Comments read through a dataset need sources-read on each source's project too."""
+    for owner in sources.owners(db(), dataset.source_ids):
+        principal().require("sources-read", owner)
+    return dataset
+
+
+@bp.post("/api/_private/datasets/<project>/<name>/labellings/<path:uid>")
+def write_labelling(project, name, uid):
+    if not (principal().has("datasets-review", project) or principal().has("voc", project)):
+        raise Forbidden(f"You do not have the 'datasets-review' permission on project '{project}'.")
+    body = load(LabellingRequest())
+    dataset = datasets.get_by_name(db(), project, name)
+    item = labellings.write(db(), dataset, uid, body.get("labelling"), body.get("entities"),
+                            body.get("moon_forms"))
+    return ok(**item)
+
+
+@bp.get("/api/_private/datasets/<project>/<name>/labellings")
+@requires("voc-readonly")
+def read_labellings(project, name):
+    dataset = _readable(datasets.get_by_name(db(), project, name))
+    uids = request.args.getlist("id")
+    if uids:
+        return ok(results=labellings.read_by_uids(db(), dataset, uids))
+    query = load(LabellingsQuery(), data=request.args.to_dict())
+    if "source_id" not in query:
+        return ok(results=[])
+    results, after = labellings.read_reviewed(db(), dataset, query["source_id"], query.get("after"),
+                                              query["limit"])
+    return ok(results=results, **({"after": after} if after else {}))
+
+
+@bp.post("/api/v1/datasets/<project>/<name>/export")
+@requires("datasets-export")
+def export_dataset(project, name):
+    body = load(ExportRequest())
+    dataset = _readable(datasets.get_by_name(db(), project, name))
+    items, continuation = export.export_page(
+        db(), dataset, body.get("comment_uids"), body.get("source_ids"), body["order_by"],
+        body.get("from_"), body.get("to"), body.get("continuation"), body["limit"],
+    )
+    return ok(comments=items, **({"continuation": continuation} if continuation else {}))

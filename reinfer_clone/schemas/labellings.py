@@ -1,0 +1,44 @@
+from marshmallow import fields
+
+from .fields import Schema, StrictInteger, String, UTCDateTime, one_of
+
+SENTIMENTS = ("positive", "negative")
+
+
+class Label(Schema):
+    name = String(required=True)
+    sentiment = String(required=True, validate=one_of(SENTIMENTS))
+    metadata = fields.Dict(allow_none=True)
+
+
+class GroupLabelling(Schema):
+    group = String(load_default="default")
+    assigned = fields.List(fields.Nested(Label))
+    dismissed = fields.List(fields.Nested(Label))
+
+
+class Entities(Schema):
+    assigned = fields.List(fields.Dict(), load_default=list)
+    dismissed = fields.List(fields.Dict(), load_default=list)
+
+
+class LabellingRequest(Schema):
+    labelling = fields.List(fields.Nested(GroupLabelling))
+    entities = fields.Nested(Entities, allow_none=True)
+    moon_forms = fields.List(fields.Dict(), allow_none=True)
+
+
+class LabellingsQuery(Schema):
+    source_id = String()
+    after = String()
+    limit = fields.Integer(load_default=64)
+
+
+class ExportRequest(Schema):
+    comment_uids = fields.List(String())
+    source_ids = fields.List(String())
+    order_by = String(load_default="timestamp", validate=one_of(("timestamp", "created_at")))
+    from_ = UTCDateTime(data_key="from")
+    to = UTCDateTime()
+    continuation = String(allow_none=True)
+    limit = StrictInteger(load_default=64)

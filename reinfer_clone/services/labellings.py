@@ -1,0 +1,168 @@
+"""Annotations: labels assigned or dismissed on a comment within a dataset."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import pagination
+from ..db import utcnow
+from ..errors import InvalidInput, NotFound
+from ..models import Annotation, Comment, Dataset
+from ..schemas.comments import dump_comment
+from . import datasets as datasets_service
+
+LABEL_SEPARATOR = " > "
+MAX_UIDS = 1024
+MAX_BULK = 1024
+
+
+def parse_uid(uid: str) -> tuple[str, str]:
+    """`<source_id>.<comment_id>`, split at the first dot (comment ids may hold dots)."""
+    source_id, sep, external_id = uid.partition(".")
+    if not sep or not source_id or not external_id:
+        raise InvalidInput(f"'{uid}' is not a comment uid of the form <source_id>.<comment_id>.")
+    return source_id, external_id
+
+
+def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
+    source_id, external_id = parse_uid(uid)
+    if source_id not in dataset.source_ids:
+        raise InvalidInput(f"Comment '{uid}' is not in a source of dataset '{dataset.owner}/{dataset.name}'.")
+    comment = session.scalar(
+        select(Comment).where(Comment.source_id == source_id, Comment.external_id == external_id)
+    )
+    if comment is None:
+        raise NotFound(f"Comment '{uid}' not found.")
+    return comment
+
+
+def _is_reviewed(annotation: Annotation) -> bool:
+    groups = any(g.get("assigned") or g.get("dismissed") for g in annotation.labelling or [])
+    entities = bool(annotation.entities and (
+        annotation.entities.get("assigned") or annotation.entities.get("dismissed")))
+    forms = bool(annotation.moon_forms)
+    return groups or entities or forms
+
+
+def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities=None,
+          moon_forms=None) -> dict:
+    """Replace the given groups (and entities, forms); absent keys keep what is stored.
+    Unknown label names become label defs of their group, ancestors included."""
+    comment = _comment(session, dataset, uid)
+    annotation = session.scalar(
+        select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.comment_pk == comment.pk)
+    )
+    if annotation is None:
+        annotation = Annotation(dataset_id=dataset.id, comment_pk=comment.pk,
+                                source_id=comment.source_id, labelling=[])
+        session.add(annotation)
+    if labelling is not None:
+        groups = {g["group"]: g for g in annotation.labelling or []}
+        for given in labelling:
+            assigned, dismissed = given.get("assigned", []), given.get("dismissed", [])
+            groups[given["group"]] = {"group": given["group"], "assigned": assigned, "dismissed": dismissed}
+            names = sorted({label["name"] for label in assigned + dismissed})
+            if names and datasets_service.ensure_label_defs(session, dataset, given["group"], names):
+                dataset.updated_at = utcnow()
+        annotation.labelling = list(groups.values())
+    if entities is not None:
+        annotation.entities = entities
+    if moon_forms is not None:
+        annotation.moon_forms = moon_forms
+    annotation.reviewed = _is_reviewed(annotation)
+    annotation.updated_at = utcnow()
+    session.commit()
+    return annotated(session, dataset, [comment])[0]
+
+
+def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int, Annotation]:
+    rows = session.scalars(
+        select(Annotation).where(Annotation.dataset_id == dataset_id, Annotation.comment_pk.in_(list(comment_pks)))
+    )
+    return {a.comment_pk: a for a in rows}
+
+
+def annotated_pks(session: Session, comment_pks) -> set[int]:
+    """Comments any dataset has reviewed: the Comment object's `has_annotations`."""
+    return set(session.scalars(
+        select(Annotation.comment_pk).where(
+            Annotation.comment_pk.in_(list(comment_pks)), Annotation.reviewed.is_(True)
+        )
+    ))
+
+
+def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True) -> list[dict]:
+    """AnnotatedComment objects (contract §8.1) for comments, in the given order."""
+    pks = [c.pk for c in comments]
+    annotations = annotations_for(session, dataset.id, pks)
+    reviewed = annotated_pks(session, pks)
+    out = []
+    for comment in comments:
+        item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed)}
+        annotation = annotations.get(comment.pk)
+        if annotation is not None:
+            if annotation.labelling:
+                item["labelling"] = annotation.labelling
+            if annotation.entities is not None:
+                item["entities"] = annotation.entities
+            if annotation.moon_forms is not None:
+                item["moon_forms"] = annotation.moon_forms
+        out.append(item)
+    return out
+
+
+def read_by_uids(session: Session, dataset: Dataset, uids: list[str]) -> list[dict]:
+    """Comments in request order; unknown uids are left out."""
+    if len(uids) > MAX_UIDS:
+        raise InvalidInput(f"id: at most {MAX_UIDS} uids per request.", field="id")
+    wanted = [parse_uid(uid) for uid in uids]
+    found = {}
+    for source_id in {s for s, _ in wanted}:
+        if source_id not in dataset.source_ids:
+            continue
+        ids = [e for s, e in wanted if s == source_id]
+        for comment in session.scalars(
+            select(Comment).where(Comment.source_id == source_id, Comment.external_id.in_(ids))
+        ):
+            found[(source_id, comment.external_id)] = comment
+    return annotated(session, dataset, [found[key] for key in wanted if key in found])
+
+
+def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str | None,
+                  limit: int) -> tuple[list[dict], str | None]:
+    """Reviewed comments of one source, in a stable order, keyset-paged."""
+    if source_id not in dataset.source_ids:
+        raise InvalidInput(f"source_id: '{source_id}' is not a source of this dataset.", field="source_id")
+    limit = max(1, min(limit, MAX_BULK))
+    query = (
+        select(Annotation.pk, Comment)
+        .join(Comment, Comment.pk == Annotation.comment_pk)
+        .where(Annotation.dataset_id == dataset.id, Annotation.source_id == source_id,
+               Annotation.reviewed.is_(True))
+    )
+    if after:
+        (last_pk,) = pagination.decode("labellings", after, field="after")
+        query = query.where(Annotation.pk > last_pk)
+    rows = session.execute(query.order_by(Annotation.pk).limit(limit)).all()
+    if not rows:
+        return [], None
+    items = annotated(session, dataset, [comment for _, comment in rows])
+    return items, pagination.encode("labellings", [rows[-1][0]])
+
+
+def assigned_with_parents(annotation: Annotation | None, group: str = "default") -> list[dict]:
+    """Assigned labels of a group with their implied ancestors, parents first."""
+    if annotation is None:
+        return []
+    out, seen = [], set()
+    for entry in annotation.labelling or []:
+        if entry.get("group") != group:
+            continue
+        for label in entry.get("assigned", []):
+            parts = label["name"].split(LABEL_SEPARATOR)
+            for depth in range(1, len(parts) + 1):
+                name = LABEL_SEPARATOR.join(parts[:depth])
+                if name not in seen:
+                    seen.add(name)
+                    out.append({"name": name, "sentiment": label["sentiment"]})
+    return out
