@@ -83,7 +83,9 @@ def main() -> None:
         me = s.get(base + "/auth/user").json()["user"]["id"]
         project = f"bench{int(time.time())}"
         s.put(f"{base}/api/_private/projects/{project}", json={"user_ids": [me]}).raise_for_status()
-        s.put(f"{base}/api/v1/sources/{project}/inbox", json={"source": {}}).raise_for_status()
+        source = s.put(f"{base}/api/v1/sources/{project}/inbox", json={"source": {}}).json()["source"]
+        s.put(f"{base}/api/v1/datasets/{project}/triage",
+              json={"dataset": {"source_ids": [source["id"]]}}).raise_for_status()
 
         local = threading.local()
 
@@ -112,24 +114,31 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        t0 = time.perf_counter()
-        seen, after, pages, first_page, last_page = 0, None, 0, None, None
-        while True:
-            params = {"limit": 256, **({"after": after} if after else {})}
-            p0 = time.perf_counter()
-            body = s.get(f"{base}/api/_private/sources/{project}/inbox/comments", params=params).json()
-            dt = time.perf_counter() - p0
-            first_page = first_page or dt
-            last_page = dt
-            seen += len(body["comments"])
-            pages += 1
-            after = body.get("continuation")
-            if not after:
-                break
-        page_s = time.perf_counter() - t0
+        def page_through(fetch):
+            t0 = time.perf_counter()
+            seen, cursor, pages, first, last = 0, None, 0, None, None
+            while True:
+                p0 = time.perf_counter()
+                body = fetch(cursor)
+                dt = time.perf_counter() - p0
+                first = first or dt
+                last = dt
+                seen += len(body["comments"])
+                pages += 1
+                cursor = body.get("continuation")
+                if not cursor:
+                    break
+            assert seen == args.n, seen
+            return time.perf_counter() - t0, pages, first, last
+
+        export = page_through(lambda c: s.post(
+            f"{base}/api/v1/datasets/{project}/triage/export",
+            json={"limit": 256, **({"continuation": c} if c else {})}).json())
+        iterate = page_through(lambda c: s.get(
+            f"{base}/api/_private/sources/{project}/inbox/comments",
+            params={"limit": 256, **({"after": c} if c else {})}).json())
         stop.set()
         sampler.join()
-        assert seen == args.n, seen
 
     raw_url = args.database_url or f"sqlite:////tmp/reinfer-bench-raw-{int(time.time())}.sqlite3"
     raw_s = raw_executemany(raw_url, comments)
@@ -138,9 +147,11 @@ def main() -> None:
     print(f"ingest (sync, batches of 128): {ingest_s:.1f} s = {args.n / ingest_s:,.0f} comments/s")
     print(f"raw executemany of the same rows: {raw_s:.1f} s = {args.n / raw_s:,.0f} rows/s "
           f"(HTTP sync reaches {raw_s / ingest_s:.0%} of it)")
-    print(f"iterate (pages of 256): {page_s:.1f} s = {args.n / page_s:,.0f} comments/s, {pages} pages, "
-          f"first page {first_page * 1000:.1f} ms, last page {last_page * 1000:.1f} ms")
-    print(f"server peak RSS while paging (all processes): {max(peak):.0f} MB")
+    for name, (secs, pages, first, last) in (("export (v1, pages of 256)", export),
+                                             ("iterate source comments (pages of 256)", iterate)):
+        print(f"{name}: {secs:.1f} s = {args.n / secs:,.0f} comments/s, {pages} pages, "
+              f"first page {first * 1000:.1f} ms, last page {last * 1000:.1f} ms")
+    print(f"server peak RSS while exporting and paging (all processes): {max(peak):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import secrets
+
+import orjson
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
@@ -80,6 +82,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _json_dumps(value) -> str:
+    return orjson.dumps(value).decode()
+
+
+# JSON columns (messages, properties) are decoded for every comment of every
+# page; orjson does it several times faster than the standard library.
+JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
@@ -89,10 +100,10 @@ def make_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **JSON_OPTIONS)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_OPTIONS)
 
 
 class Database:

@@ -5,29 +5,21 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound
 from ..models import Bucket, Project, Source
+from . import owned
 from .names import validate_name
 from .permissions import Principal
 
 
 def list_visible(session: Session, principal: Principal) -> list[Bucket]:
-    buckets = session.scalars(select(Bucket).join(Project).order_by(Project.name, Bucket.name))
-    return [b for b in buckets if principal.has("sources-read", b.owner)]
+    return owned.list_visible(session, Bucket, principal, "sources-read")
 
 
 def get_by_name(session: Session, project: str, name: str) -> Bucket:
-    bucket = session.scalar(
-        select(Bucket).join(Project).where(Project.name == project, Bucket.name == name)
-    )
-    if bucket is None:
-        raise NotFound(f"Bucket '{project}/{name}' not found.")
-    return bucket
+    return owned.get_by_name(session, Bucket, project, name)
 
 
 def get_by_id(session: Session, bucket_id: str) -> Bucket:
-    bucket = session.get(Bucket, bucket_id)
-    if bucket is None:
-        raise NotFound(f"Bucket with id '{bucket_id}' not found.")
-    return bucket
+    return owned.get_by_id(session, Bucket, bucket_id)
 
 
 def create(session: Session, project_name: str, name: str, title: str = "", bucket_type: str = "emails") -> Bucket:

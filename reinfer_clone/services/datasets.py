@@ -8,6 +8,7 @@ from ..db import insert_for, new_id, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, not_one_of
 from ..models import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
 from ..models.datasets import DEFAULT_GROUP
+from . import owned
 from .names import validate_name
 from .permissions import Principal
 
@@ -27,33 +28,21 @@ MAX_LABEL_NAME = 1024
 _LABEL_DEF_FIELDS = ("title", "instructions", "external_id", "pretrained", "moon_form", "trainable")
 
 
-def _ordered(query):
-    return query.join(Project).order_by(Project.name, Dataset.name)
-
 
 def list_visible(session: Session, principal: Principal) -> list[Dataset]:
-    datasets = session.scalars(_ordered(select(Dataset)))
-    return [d for d in datasets if principal.has("voc-readonly", d.owner)]
+    return owned.list_visible(session, Dataset, principal, "voc-readonly")
 
 
 def list_in_project(session: Session, project: str) -> list[Dataset]:
-    return list(session.scalars(_ordered(select(Dataset)).where(Project.name == project)))
+    return owned.list_in_project(session, Dataset, project)
 
 
 def get_by_name(session: Session, project: str, name: str) -> Dataset:
-    dataset = session.scalar(
-        select(Dataset).join(Project).where(Project.name == project, Dataset.name == name)
-    )
-    if dataset is None:
-        raise NotFound(f"Dataset '{project}/{name}' not found.")
-    return dataset
+    return owned.get_by_name(session, Dataset, project, name)
 
 
 def get_by_id(session: Session, dataset_id: str) -> Dataset:
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFound(f"Dataset with id '{dataset_id}' not found.")
-    return dataset
+    return owned.get_by_id(session, Dataset, dataset_id)
 
 
 # --- validation -----------------------------------------------------------------------

@@ -34,7 +34,8 @@ def export_page(
         raise InvalidInput(f"limit: must be between 1 and {MAX_LIMIT}.", field="limit")
     dataset_sources = dataset.source_ids
     column = ORDER_FIELDS[order_by]
-    query = select(Comment)
+    # Plain rows, not ORM objects: an export page is read-only.
+    query = select(*Comment.__table__.columns)
     if comment_uids is not None:
         if source_ids is not None or minimum or maximum or continuation:
             raise InvalidInput("comment_uids: no other filter may be given with comment_uids.",
@@ -67,7 +68,7 @@ def export_page(
         if continuation:
             stamp, pk = pagination.decode(f"export-{order_by}", continuation)
             query = query.where(tuple_(column, Comment.pk) > (datetime.fromisoformat(stamp), pk))
-    comments = list(session.scalars(query.order_by(column, Comment.pk).limit(limit + 1)))
+    comments = list(session.execute(query.order_by(column, Comment.pk).limit(limit + 1)))
     more = len(comments) > limit and comment_uids is None
     comments = comments[:limit]
     pks = [c.pk for c in comments]

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import Conflict, NotFound, Unprocessable
 from ..models import Bucket, Comment, Project, Source
+from . import owned
 from .names import validate_name
 from .permissions import Principal
 
@@ -21,33 +22,21 @@ DEFAULTS = {
 }
 
 
-def _ordered(query):
-    return query.join(Project).order_by(Project.name, Source.name)
-
 
 def list_visible(session: Session, principal: Principal) -> list[Source]:
-    sources = session.scalars(_ordered(select(Source)))
-    return [s for s in sources if principal.has("sources-read", s.owner)]
+    return owned.list_visible(session, Source, principal, "sources-read")
 
 
 def list_in_project(session: Session, project: str) -> list[Source]:
-    return list(session.scalars(_ordered(select(Source)).where(Project.name == project)))
+    return owned.list_in_project(session, Source, project)
 
 
 def get_by_name(session: Session, project: str, name: str) -> Source:
-    source = session.scalar(
-        select(Source).join(Project).where(Project.name == project, Source.name == name)
-    )
-    if source is None:
-        raise NotFound(f"Source '{project}/{name}' not found.")
-    return source
+    return owned.get_by_name(session, Source, project, name)
 
 
 def get_by_id(session: Session, source_id: str) -> Source:
-    source = session.get(Source, source_id)
-    if source is None:
-        raise NotFound(f"Source with id '{source_id}' not found.")
-    return source
+    return owned.get_by_id(session, Source, source_id)
 
 
 def _check_fields(session: Session, fields: dict, allowed_tags) -> None:
