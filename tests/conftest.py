@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
