@@ -5,21 +5,16 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, HexId, UTCDateTime, new_id, utcnow
-from .projects import Project
+from ..db import Base, UTCDateTime, utcnow
+from .projects import ProjectOwned
 from .sources import BigIntPK
 
 DEFAULT_GROUP = "default"
 
 
-class Dataset(Base):
+class Dataset(ProjectOwned, Base):
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
-    id: Mapped[str] = mapped_column(HexId(), primary_key=True, default=new_id)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(256))
-    title: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     model_family: Mapped[str] = mapped_column(String(64), default="english")
     has_sentiment: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -31,8 +26,6 @@ class Dataset(Base):
     model_config: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    project: Mapped[Project] = relationship(lazy="joined")
     source_links: Mapped[list[DatasetSource]] = relationship(
         order_by="DatasetSource.position",
         cascade="all, delete-orphan",
@@ -48,10 +41,6 @@ class Dataset(Base):
     labelf_model: Mapped[LabelfModel] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="joined"
     )
-
-    @property
-    def owner(self) -> str:
-        return self.project.name
 
     @property
     def source_ids(self) -> list[str]:

@@ -13,41 +13,25 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, HexId, UTCDateTime, new_id, utcnow
-from .projects import Project
+from ..db import Base, UTCDateTime, utcnow
+from .projects import ProjectOwned
 
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 
 
-class Bucket(Base):
+class Bucket(ProjectOwned, Base):
     __tablename__ = "buckets"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
-    id: Mapped[str] = mapped_column(HexId(), primary_key=True, default=new_id)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(256))
-    title: Mapped[str] = mapped_column(Text, default="")
     bucket_type: Mapped[str] = mapped_column(String(32), default="emails")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    project: Mapped[Project] = relationship(lazy="joined")
 
-    @property
-    def owner(self) -> str:
-        return self.project.name
-
-
-class Source(Base):
+class Source(ProjectOwned, Base):
     __tablename__ = "sources"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
 
-    id: Mapped[str] = mapped_column(HexId(), primary_key=True, default=new_id)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(256))
-    title: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(32), default="en")
     should_translate: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -59,12 +43,6 @@ class Source(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    project: Mapped[Project] = relationship(lazy="joined")
-
-    @property
-    def owner(self) -> str:
-        return self.project.name
 
 
 class Comment(Base):
@@ -89,6 +67,3 @@ class Comment(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    # Not a column: services set it from the dataset annotations when they load a page.
-    has_annotations = False
