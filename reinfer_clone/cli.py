@@ -216,11 +216,15 @@ def import_csv(ctx, source_ref, path, text_column, id_column, timestamp_column, 
     database = Database(_config(ctx).database_url)
     try:
         with database.session() as session:
-            _, _, rows = csv_import.scan(path, text_column, id_column, timestamp_column)
-            with tqdm(total=rows, unit="comment", disable=None) as bar:
+            with tqdm(unit="comment", disable=None) as bar:
+
+                def set_total(rows):
+                    bar.total = rows
+                    bar.refresh()
+
                 totals = csv_import.import_csv(
                     session, project, source, path, text_column, id_column, timestamp_column,
-                    batch_size, progress=bar.update,
+                    batch_size, progress=bar.update, on_total=set_total,
                 )
     except ServiceError as error:
         raise click.ClickException(error.message) from None

@@ -96,9 +96,13 @@ def import_csv(
     session: Session, project: str, source_name: str, path: str, text_column: str,
     id_column: str | None = None, timestamp_column: str | None = None,
     batch_size: int = 1024, progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
+    """`on_total` hears the row count once the first pass has it; `progress`, each batch."""
     source = sources_service.get_by_name(session, project, source_name)
-    numeric, others, _rows = scan(path, text_column, id_column, timestamp_column)
+    numeric, others, rows = scan(path, text_column, id_column, timestamp_column)
+    if on_total:
+        on_total(rows)
     totals = {"new": 0, "updated": 0, "unchanged": 0}
     batch: list[dict] = []
     done = 0
