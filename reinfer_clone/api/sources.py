@@ -6,7 +6,8 @@ from ..schemas.sources import (
     SourceStatisticsRequest,
     SourceUpdateRequest,
 )
-from ..services import sources
+from ..services import query, sources
+from ..services.comment_filter import CommentFilter
 from .support import config, db, load, ok, principal, requires
 
 bp = Blueprint("sources", __name__, url_prefix="/api/v1/sources")
@@ -73,7 +74,7 @@ def delete_source(project, name):
 @bp.post("/<project>/<name>/statistics")
 @requires("sources-read")
 def source_statistics(project, name):
-    timestamp = load(SourceStatisticsRequest())["comment_filter"].get("timestamp", {})
+    body = load(SourceStatisticsRequest())
     source = sources.get_by_name(db(), project, name)
-    count = sources.count_comments(db(), source, timestamp.get("minimum"), timestamp.get("maximum"))
-    return ok(statistics={"num_comments": count})
+    comment_filter = CommentFilter.from_loaded(body["comment_filter"], field="comment_filter")
+    return ok(statistics=query.source_statistics(db(), source, comment_filter))

@@ -69,6 +69,17 @@ def query_flag(name: str, default: bool = False) -> bool:
     raise InvalidInput(f"Invalid query parameter '{name}': '{value}' is not true or false.")
 
 
+def readable_dataset(project: str, name: str):
+    """A dataset whose comments the route returns: besides the permission on the
+    dataset's project, that needs sources-read on each source's project."""
+    from ..services import datasets, sources
+
+    dataset = datasets.get_by_name(db(), project, name)
+    for owner in sources.owners(db(), dataset.source_ids):
+        principal().require("sources-read", owner)
+    return dataset
+
+
 def requires(code: str):
     """The caller needs `code` on the project named by the `project` path argument."""
 

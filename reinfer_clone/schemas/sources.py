@@ -1,6 +1,7 @@
 from marshmallow import fields
 
 from .fields import Schema, StrictBoolean, String, StringList, UTCDateTime, format_datetime
+from .query import SourceCommentFilter
 
 
 class SourceSchema(Schema):
@@ -43,14 +44,5 @@ class SourceUpdateRequest(Schema):
     source = fields.Nested(SourceUpdate, required=True)
 
 
-class TimestampRange(Schema):
-    minimum = UTCDateTime()
-    maximum = UTCDateTime()
-
-
-class CommentFilter(Schema):
-    timestamp = fields.Nested(TimestampRange, load_default=dict)
-
-
 class SourceStatisticsRequest(Schema):
-    comment_filter = fields.Nested(CommentFilter, load_default=dict)
+    comment_filter = fields.Nested(SourceCommentFilter, load_default=dict, allow_none=True)

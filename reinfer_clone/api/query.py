@@ -1,0 +1,62 @@
+from flask import Blueprint, Response, request
+
+from ..schemas.query import QueryRequest, RecentRequest, StatisticsRequest, SummaryRequest
+from ..services import datasets, query
+from .support import db, load, ok, readable_dataset, requires
+
+bp = Blueprint("query", __name__, url_prefix="/api/_private/datasets")
+
+RECENT = {"kind": "recent"}
+
+
+
+def _wants_csv() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def _page(results, continuation):
+    return ok(results=results, **({"continuation": continuation} if continuation else {}))
+
+
+@bp.post("/<project>/<name>/query")
+@requires("voc-readonly")
+@requires("sources-read")
+def query_comments(project, name):
+    body = load(QueryRequest())
+    dataset = readable_dataset(project, name)
+    selection = query.Selection.of(body["filter"], body["attribute_filters"], body.get("search"))
+    args = (db(), dataset, selection, body["order"], body.get("limit"), body.get("continuation"))
+    if _wants_csv():
+        return Response(query.csv_lines(*args), mimetype="text/csv")
+    return _page(*query.page(*args))
+
+
+@bp.post("/<project>/<name>/recent")
+@requires("voc-readonly")
+@requires("sources-read")
+def recent_comments(project, name):
+    body = load(RecentRequest())
+    dataset = readable_dataset(project, name)
+    selection = query.Selection.of(body["filter"])
+    return _page(*query.page(db(), dataset, selection, RECENT, body.get("limit"), body.get("continuation")))
+
+
+@bp.post("/<project>/<name>/statistics")
+@requires("voc-readonly")
+def dataset_statistics(project, name):
+    body = load(StatisticsRequest())
+    dataset = datasets.get_by_name(db(), project, name)
+    selection = query.Selection.of(body["comment_filter"], body["attribute_filters"], field="comment_filter")
+    resolution = (body.get("time_resolution") or "day") if body["label_timeseries"] else None
+    label_counts = body["label_counts"] or body["label_timeseries"]
+    return ok(statistics=query.statistics(db(), dataset, selection, label_counts, resolution))
+
+
+@bp.post("/<project>/<name>/summary")
+@requires("voc-readonly")
+@requires("sources-read")
+def dataset_summary(project, name):
+    body = load(SummaryRequest())
+    dataset = readable_dataset(project, name)
+    selection = query.Selection.of(body["filter"], body["attribute_filters"])
+    return ok(summary=query.summary(db(), dataset, selection))

@@ -1,0 +1,437 @@
+"""Dataset query, recent, statistics and summary (contract §9), and the count
+behind source statistics.
+
+A request selects comments with a CommentFilter, attribute filters and (our
+extension) a search string. SQL narrows the candidates by source, time range
+and review state; everything else is tested in Python a batch at a time, and
+a page keeps reading batches until it holds `limit` comments or none are left.
+
+Orders:
+* `recent`: newest `timestamp` first, ties by newest row; keyset-paged in SQL.
+* `by_label`: highest probability of the label under the latest model first (an
+  assigned label, parents implied, counts as 1.0; no prediction as 0.0), ties by
+  oldest row. `sample`: ascending hash of (seed, comment row), a stable shuffle.
+  Both score every candidate in Python, then page on the (score, row) key.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import PurePosixPath
+from typing import Iterator
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from .. import pagination
+from ..errors import InvalidInput
+from ..models import Annotation, Comment, Dataset, Source
+from ..schemas.fields import format_datetime
+from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
+from .comment_filter import CommentFilter
+from .labellings import annotated, annotations_for, assigned_with_parents
+from .predictions import label_probabilities, latest_version, predicted_labels
+
+DEFAULT_LIMIT = 64
+MAX_LIMIT = 512
+# The client's custom-label-trend-report asks for up to 150,000 rows in one CSV.
+MAX_CSV_LIMIT = 150_000
+# A prediction at least this probable counts as the label for an unreviewed comment.
+PREDICTED_THRESHOLD = 0.5
+MAX_SUMMARY_VALUES = 100
+SCAN_BATCH = 512
+CSV_COLUMNS = ("uid", "id", "timestamp", "Date", "subject", "body", "labels")
+
+ALL_COLUMNS = tuple(Comment.__table__.columns)
+
+
+# --- what a request selects ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    attribute: str
+    any_of: frozenset[str] = frozenset()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @classmethod
+    def of(cls, loaded: dict) -> AttributeFilter:
+        spec = loaded["filter"]
+        any_of = spec.get("any_of") or ()
+        if loaded["attribute"] == ATTACHMENT_TYPES:
+            # Extensions compare without their dot and case-insensitively.
+            any_of = (e.lstrip(".").lower() for e in any_of)
+        return cls(loaded["attribute"], frozenset(any_of), spec.get("minimum"), spec.get("maximum"))
+
+    def accepts_attachments(self, attachments: list) -> bool:
+        if self.attribute == ATTACHMENT_TYPES:
+            return any(_extension(a.get("name", "")) in self.any_of for a in attachments)
+        count = len(attachments)
+        return (self.minimum is None or count >= self.minimum) and (self.maximum is None or count <= self.maximum)
+
+
+def _extension(name: str) -> str:
+    """`report.PDF` -> `pdf`; `a.tar.gz` -> `gz`; a name without a suffix has none."""
+    return PurePosixPath(name).suffix[1:].lower()
+
+
+def _texts(messages) -> Iterator[str]:
+    for message in messages or []:
+        for part in ("subject", "body"):
+            value = message.get(part)
+            if isinstance(value, dict) and isinstance(value.get("text"), str):
+                yield value["text"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    comment_filter: CommentFilter
+    attribute_filters: tuple[AttributeFilter, ...] = ()
+    search: str = ""
+
+    @classmethod
+    def of(cls, comment_filter: dict | None, attribute_filters=None, search: str | None = None,
+           field: str = "filter") -> Selection:
+        """From what the request schemas loaded; `field` names the filter in errors."""
+        return cls(
+            CommentFilter.from_loaded(comment_filter, field),
+            tuple(AttributeFilter.of(f) for f in attribute_filters or ()),
+            (search or "").casefold(),
+        )
+
+    @property
+    def label_filters(self) -> list[AttributeFilter]:
+        return [f for f in self.attribute_filters if f.attribute == LABELS]
+
+    @property
+    def tests_rows(self) -> bool:
+        """Whether some part must be tested in Python on loaded comments."""
+        return self.comment_filter.tests_content or bool(self.attribute_filters) or bool(self.search)
+
+    def conditions(self, dataset: Dataset) -> list:
+        source_ids = self.comment_filter.source_ids(dataset.source_ids)
+        return self.comment_filter.conditions(source_ids, dataset.id)
+
+    def matches_row(self, row) -> bool:
+        """Everything testable on the comment alone (labels need the dataset)."""
+        if not self.comment_filter.matches_content(row):
+            return False
+        attachments = row.attachments or []
+        for spec in self.attribute_filters:
+            if spec.attribute in (ATTACHMENT_TYPES, ATTACHMENT_COUNT) and not spec.accepts_attachments(attachments):
+                return False
+        return not self.search or any(self.search in text.casefold() for text in _texts(row.messages))
+
+
+class _Tester:
+    """Keeps the rows of a batch that pass the Python-side tests."""
+
+    def __init__(self, session: Session, dataset: Dataset | None, selection: Selection):
+        self.session = session
+        self.dataset = dataset
+        self.selection = selection
+        self.label_filters = selection.label_filters
+        self.model = latest_version(session, dataset.id) if self.label_filters else None
+
+    def keep(self, rows: list) -> list:
+        if not self.selection.tests_rows:
+            return rows
+        rows = [row for row in rows if self.selection.matches_row(row)]
+        if not self.label_filters or not rows:
+            return rows
+        pks = [row.pk for row in rows]
+        annotations = annotations_for(self.session, self.dataset.id, pks)
+        predictions = predicted_labels(self.session, self.dataset, pks, model=self.model) if self.model else {}
+        return [
+            row for row in rows
+            if all(_has_label(f.any_of, annotations.get(row.pk), predictions.get(row.pk, []))
+                   for f in self.label_filters)
+        ]
+
+
+def _has_label(names: frozenset[str], annotation, predicted: list[dict]) -> bool:
+    """Assigned (parents implied); or, when unreviewed, predicted probably enough."""
+    if any(label["name"] in names for label in assigned_with_parents(annotation)):
+        return True
+    if annotation is not None and annotation.reviewed:
+        return False
+    return any(p["name"] in names and p["probability"] >= PREDICTED_THRESHOLD for p in predicted)
+
+
+# --- orders and paging --------------------------------------------------------------------
+
+def _sample_key(seed: int, pk: int) -> int:
+    digest = hashlib.blake2b(f"{seed}:{pk}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _assigned_pks(session: Session, dataset: Dataset, label: str) -> set[int]:
+    rows = session.execute(
+        select(Annotation.comment_pk, Annotation.labelling)
+        .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))
+    )
+    return {row.comment_pk for row in rows if any(a["name"] == label for a in assigned_with_parents(row))}
+
+
+@dataclass
+class _Plan:
+    """Where a read starts and in which order it goes on."""
+
+    conditions: list
+    kind: str = "recent"
+    after: tuple | None = None
+    # Computed orders: comment pk -> ascending sort key, and the order's label or seed.
+    keys: dict[int, tuple] | None = None
+    param: str | int | None = None
+
+    def batches(self, session: Session, size: int, columns=ALL_COLUMNS) -> Iterator[list]:
+        if self.keys is None:
+            yield from self._recent(session, size, columns)
+            return
+        ordered = sorted((pk for pk, key in self.keys.items() if self.after is None or key > self.after),
+                         key=self.keys.__getitem__)
+        for start in range(0, len(ordered), size):
+            chunk = ordered[start:start + size]
+            # The conditions again: a comment may have changed since it was scored.
+            found = {row.pk: row for row in session.execute(
+                select(*columns).where(Comment.pk.in_(chunk), *self.conditions))}
+            yield [found[pk] for pk in chunk if pk in found]
+
+    def _recent(self, session: Session, size: int, columns) -> Iterator[list]:
+        query = select(*columns).where(*self.conditions).order_by(Comment.timestamp.desc(), Comment.pk.desc())
+        after = self.after
+        while True:
+            page = query if after is None else query.where(tuple_(Comment.timestamp, Comment.pk) < after)
+            rows = session.execute(page.limit(size)).all()
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            after = (rows[-1].timestamp, rows[-1].pk)
+
+    def cursor(self, row) -> str:
+        if self.kind == "recent":
+            return pagination.encode("query-recent", [row.timestamp.isoformat(), row.pk])
+        score = self.keys[row.pk][0]
+        if self.kind == "by_label":
+            score = -score
+        return pagination.encode(f"query-{self.kind}", [self.param, score, row.pk])
+
+
+def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
+          continuation: str | None) -> _Plan:
+    conditions = selection.conditions(dataset)
+    kind = order["kind"]
+    if kind == "recent":
+        after = None
+        if continuation:
+            stamp, pk = pagination.decode("query-recent", continuation)
+            after = (datetime.fromisoformat(stamp), pk)
+        return _Plan(conditions, after=after)
+    if kind == "by_label":
+        param = order["label"]
+        if param not in {d.name for d in dataset.label_defs}:
+            raise InvalidInput(f"Invalid request: order.label: '{param}' is not a label of this dataset.",
+                               field="order.label")
+    else:
+        param = order["seed"]
+    after = None
+    if continuation:
+        given, score, pk = pagination.decode(f"query-{kind}", continuation)
+        if given != param:
+            raise InvalidInput("Invalid continuation: it was issued for another order.", field="continuation")
+        after = (-score if kind == "by_label" else score, pk)
+    pks = session.scalars(select(Comment.pk).where(*conditions)).all()
+    if kind == "by_label":
+        probabilities = label_probabilities(session, dataset, param)
+        assigned = _assigned_pks(session, dataset, param)
+        keys = {pk: (-(1.0 if pk in assigned else float(probabilities.get(pk, 0.0))), pk) for pk in pks}
+    else:
+        keys = {pk: (_sample_key(param, pk), pk) for pk in pks}
+    return _Plan(conditions, kind, after, keys, param)
+
+
+def _limit(limit: int | None, maximum: int) -> int:
+    return DEFAULT_LIMIT if limit is None else min(limit, maximum)
+
+
+def _batch_size(selection: Selection, limit: int) -> int:
+    # Without Python tests one query of limit + 1 rows tells whether more follow.
+    return max(limit + 1, SCAN_BATCH) if selection.tests_rows else limit + 1
+
+
+def page(session: Session, dataset: Dataset, selection: Selection, order: dict,
+         limit: int | None = None, continuation: str | None = None) -> tuple[list[dict], str | None]:
+    """One page of AnnotatedComments and the continuation, present iff more match."""
+    limit = _limit(limit, MAX_LIMIT)
+    plan = _plan(session, dataset, selection, order, continuation)
+    tester = _Tester(session, dataset, selection)
+    rows: list = []
+    for batch in plan.batches(session, _batch_size(selection, limit)):
+        rows.extend(tester.keep(batch))
+        if len(rows) > limit:
+            rows = rows[:limit]
+            return annotated(session, dataset, rows, with_predictions=True), plan.cursor(rows[-1])
+    return annotated(session, dataset, rows, with_predictions=True), None
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+def csv_lines(session: Session, dataset: Dataset, selection: Selection, order: dict,
+              limit: int | None = None, continuation: str | None = None) -> Iterator[str]:
+    """Matching comments as CSV text, in chunks: `uid, id, timestamp, Date, subject,
+    body, labels`, then one column per label of the `default` group holding the
+    latest model's probability (empty when the dataset has no model). `Date`
+    repeats `timestamp` under the name the client's trend report reads; `labels`
+    is a JSON array of the assigned labels, parents implied.
+
+    Validation happens now; the rows are read while the caller consumes the
+    iterator, on a session of its own (a streamed response outlives the request's)."""
+    limit = _limit(limit, MAX_CSV_LIMIT)
+    plan = _plan(session, dataset, selection, order, continuation)
+    label_names = [d.name for d in dataset.label_defs]
+    return _csv_lines(session.get_bind(), dataset, selection, plan, limit, label_names)
+
+
+def _csv_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _csv_lines(bind, dataset: Dataset, selection: Selection, plan: _Plan, limit: int,
+               label_names: list[str]) -> Iterator[str]:
+    yield _csv_text([[*CSV_COLUMNS, *label_names]])
+    with Session(bind) as session:
+        tester = _Tester(session, dataset, selection)
+        model = latest_version(session, dataset.id)
+        left = limit
+        for batch in plan.batches(session, min(_batch_size(selection, limit), 2048)):
+            rows = tester.keep(batch)[:left]
+            if not rows:
+                continue
+            pks = [row.pk for row in rows]
+            annotations = annotations_for(session, dataset.id, pks)
+            predictions = predicted_labels(session, dataset, pks, model=model) if model else {}
+            yield _csv_text([_csv_row(row, annotations.get(row.pk), predictions.get(row.pk), label_names)
+                             for row in rows])
+            left -= len(rows)
+            if left <= 0:
+                return
+
+
+def _csv_row(row, annotation, predicted: list[dict] | None, label_names: list[str]) -> list:
+    messages = row.messages or []
+    subject = next((m["subject"]["text"] for m in messages if isinstance(m.get("subject"), dict)
+                    and m["subject"].get("text")), "")
+    body = "\n\n".join(m["body"]["text"] for m in messages if isinstance(m.get("body"), dict))
+    stamp = format_datetime(row.timestamp)
+    assigned = [label["name"] for label in assigned_with_parents(annotation)]
+    out = [f"{row.source_id}.{row.external_id}", row.external_id, stamp, stamp, subject, body,
+           json.dumps(assigned, ensure_ascii=False)]
+    probabilities = None if predicted is None else {p["name"]: p["probability"] for p in predicted}
+    for name in label_names:
+        out.append("" if probabilities is None else repr(float(probabilities.get(name, 0.0))))
+    return out
+
+
+# --- statistics and summary ---------------------------------------------------------------
+
+def _period(stamp: datetime, resolution: str) -> str:
+    day = stamp.date()
+    if resolution == "week":
+        day -= timedelta(days=day.weekday())
+    elif resolution == "month":
+        day = day.replace(day=1)
+    return day.isoformat()
+
+
+def _matching(session: Session, dataset: Dataset | None, selection: Selection, conditions: list,
+              columns) -> Iterator[list]:
+    """Every matching comment, a batch at a time (in no order a caller may rely on)."""
+    tester = _Tester(session, dataset, selection)
+    for batch in _Plan(conditions).batches(session, SCAN_BATCH, ALL_COLUMNS if selection.tests_rows else columns):
+        kept = tester.keep(batch)
+        if kept:
+            yield kept
+
+
+def _count(session: Session, dataset: Dataset | None, selection: Selection, conditions: list) -> int:
+    if not selection.tests_rows:
+        return session.scalar(select(func.count()).select_from(Comment).where(*conditions))
+    return sum(len(rows) for rows in _matching(session, dataset, selection, conditions, ALL_COLUMNS))
+
+
+def statistics(session: Session, dataset: Dataset, selection: Selection, label_counts: bool = False,
+               resolution: str | None = None) -> dict:
+    """`num_comments`; with `label_counts`, assigned labels (parents implied) by
+    sentiment; with a `resolution`, the label time series: one row per period
+    holding comments, `[period start, comments, count of each label]`, periods
+    ascending, labels in the order of `label_timeseries_labels`."""
+    conditions = selection.conditions(dataset)
+    if not label_counts and resolution is None:
+        return {"num_comments": _count(session, dataset, selection, conditions)}
+    total = 0
+    counts: dict[str, dict[str, int]] = {d.name: {"positive": 0, "negative": 0} for d in dataset.label_defs}
+    series: dict[str, Counter] = {}
+    for rows in _matching(session, dataset, selection, conditions, (Comment.pk, Comment.timestamp)):
+        total += len(rows)
+        annotations = annotations_for(session, dataset.id, [row.pk for row in rows])
+        for row in rows:
+            labels = assigned_with_parents(annotations.get(row.pk))
+            for label in labels:
+                counts.setdefault(label["name"], {"positive": 0, "negative": 0})[label["sentiment"]] += 1
+            if resolution is not None:
+                period = series.setdefault(_period(row.timestamp, resolution), Counter())
+                period[None] += 1
+                period.update(label["name"] for label in labels)
+    out: dict = {"num_comments": total}
+    if label_counts:
+        out["label_counts"] = counts
+    if resolution is not None:
+        names = list(counts)
+        out["label_timeseries"] = [
+            [period, series[period][None], *(series[period][name] for name in names)]
+            for period in sorted(series)
+        ]
+        out["label_timeseries_labels"] = names
+    return out
+
+
+def summary(session: Session, dataset: Dataset, selection: Selection) -> dict:
+    """User property names of matching comments; for string properties, also their
+    most frequent values (at most MAX_SUMMARY_VALUES, by frequency then value)."""
+    conditions = selection.conditions(dataset)
+    strings: dict[str, Counter] = {}
+    numbers: set[str] = set()
+    columns = (Comment.pk, Comment.timestamp, Comment.user_properties)
+    for rows in _matching(session, dataset, selection, conditions, columns):
+        for row in rows:
+            for name, value in (row.user_properties or {}).items():
+                if name.startswith("string:"):
+                    strings.setdefault(name, Counter())[value] += 1
+                else:
+                    numbers.add(name)
+    return {"user_properties": {
+        "string": [
+            {"full_name": name, "values": [
+                {"value": value, "count": count}
+                for value, count in sorted(strings[name].items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SUMMARY_VALUES]
+            ]}
+            for name in sorted(strings)
+        ],
+        "number": [{"full_name": name} for name in sorted(numbers)],
+    }}
+
+
+def source_statistics(session: Session, source: Source, comment_filter: CommentFilter) -> dict:
+    """Source statistics (contract §9.2): comments of one source matching a filter
+    without review state."""
+    source_ids = comment_filter.source_ids([source.id], scope="source")
+    conditions = comment_filter.conditions(source_ids, None)
+    return {"num_comments": _count(session, None, Selection(comment_filter), conditions)}
