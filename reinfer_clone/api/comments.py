@@ -1,7 +1,7 @@
 from flask import Blueprint, request
 
 from ..schemas.comments import CommentBatch, CommentPageQuery, dump_comment, parse_comments
-from ..services import comments, sources
+from ..services import attachments, comments, sources
 from ..services.labellings import annotated_pks
 from .support import db, load, ok, query_flag, requires
 
@@ -37,7 +37,9 @@ def sync_comments(project, name):
 def get_comment(project, name, comment_id):
     comment = comments.get(db(), sources.get_by_name(db(), project, name), comment_id)
     reviewed = comment.pk in annotated_pks(db(), [comment.pk])
-    return ok(comment=dump_comment(comment, query_flag("include_markup"), reviewed))
+    stored = attachments.stored_indexes(db(), [comment]) if comment.attachments else {}
+    return ok(comment=dump_comment(comment, query_flag("include_markup"), reviewed,
+                                   stored.get((comment.source_id, comment.external_id))))
 
 
 @bp.get("/api/_private/sources/<project>/<name>/comments")
@@ -55,7 +57,9 @@ def list_comments(project, name):
     )
     markup = query_flag("include_markup")
     reviewed = annotated_pks(db(), [c.pk for c in page])
-    body = {"comments": [dump_comment(c, markup, c.pk in reviewed) for c in page]}
+    stored = attachments.stored_indexes(db(), [c for c in page if c.attachments])
+    body = {"comments": [dump_comment(c, markup, c.pk in reviewed, stored.get((c.source_id, c.external_id)))
+                         for c in page]}
     if continuation:
         body["continuation"] = continuation
     return ok(**body)

@@ -204,11 +204,14 @@ def parse_comments(items: list) -> list[dict]:
     return records
 
 
-def dump_comment(comment, include_markup: bool = False, has_annotations: bool = False) -> dict:
+def dump_comment(comment, include_markup: bool = False, has_annotations: bool = False,
+                 stored_attachments: set[int] | None = None) -> dict:
     """The Comment object of contract §6.1, from a Comment or a row with its columns.
 
     Written by hand because export pages dump 256 at a time; optional parts are
-    omitted when empty, as the client itself writes them.
+    omitted when empty, as the client itself writes them. Attachments whose
+    bytes were uploaded (`stored_attachments`: their indexes) get an
+    `attachment_reference` the download route answers.
     """
     out = {
         "id": comment.external_id,
@@ -227,6 +230,12 @@ def dump_comment(comment, include_markup: bool = False, has_annotations: bool = 
         out["user_properties"] = comment.user_properties
     if comment.attachments:
         out["attachments"] = comment.attachments
+        if stored_attachments:
+            out["attachments"] = [
+                {"attachment_reference": f"{comment.source_id}.{comment.external_id}.{i}", **entry}
+                if i in stored_attachments and "attachment_reference" not in entry else entry
+                for i, entry in enumerate(comment.attachments)
+            ]
     return out
 
 
