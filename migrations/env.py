@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 import reinfer_clone.models  # noqa: F401  (registers every table)
 from reinfer_clone.db import Base
+from reinfer_clone.services.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,6 +17,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -30,7 +32,8 @@ def run_migrations_online() -> None:
     with connectable.connect() as connection:
         # Batch mode lets later migrations alter tables on SQLite too.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection, target_metadata=target_metadata, render_as_batch=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

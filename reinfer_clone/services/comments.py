@@ -17,6 +17,7 @@ from ..db import insert_for, utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Comment, Source
 from .. import pagination
+from . import search
 
 CONTENT_FIELDS = ("timestamp", "thread_id", "messages", "user_properties", "attachments")
 MAX_DELETE = 1024
@@ -48,6 +49,12 @@ def _rows(source_id: str, records, now: datetime) -> list[dict]:
     ]
 
 
+def _index(session: Session, source: Source, written, records: dict[str, dict]) -> None:
+    """Keyword documents for the rows this statement wrote (a concurrent writer
+    of the same content writes its own), in the same transaction."""
+    search.index_comments(session, source.id, [(pk, records[external_id]["messages"]) for pk, external_id in written])
+
+
 def upload(session: Session, source: Source, records: list[dict]) -> None:
     """Create-only: an id already stored with other content is a 409 for the whole batch."""
     batch: dict[str, dict] = {}
@@ -69,8 +76,12 @@ def upload(session: Session, source: Source, records: list[dict]) -> None:
     new = [r for i, r in batch.items() if i not in existing]
     if new:
         insert = insert_for(session)
-        statement = insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        session.execute(statement, _rows(source.id, new, utcnow()))
+        statement = (
+            insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+            .returning(Comment.pk, Comment.external_id)
+        )
+        written = session.execute(statement, _rows(source.id, new, utcnow())).all()
+        _index(session, source, written, batch)
     session.commit()
 
 
@@ -106,8 +117,9 @@ def sync(session: Session, source: Source, records: list[dict]) -> dict[str, int
                 "last_modified": excluded.last_modified,
             },
             where=Comment.content_hash != excluded.content_hash,
-        )
-        session.execute(statement, _rows(source.id, changed, utcnow()))
+        ).returning(Comment.pk, Comment.external_id)
+        written = session.execute(statement, _rows(source.id, changed, utcnow())).all()
+        _index(session, source, written, final)
     session.commit()
     return counts
 

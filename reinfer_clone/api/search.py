@@ -1,0 +1,19 @@
+"""Keyword and semantic search over a dataset's comments (our extension route)."""
+from flask import Blueprint
+
+from ..schemas.search import SearchRequest
+from ..services import search
+from ..services.comment_filter import CommentFilter
+from .support import db, load, ok, readable_dataset, requires
+
+bp = Blueprint("search", __name__, url_prefix="/api/_private/datasets")
+
+
+@bp.post("/<project>/<name>/search")
+@requires("voc-readonly")
+def search_comments(project, name):
+    body = load(SearchRequest())
+    dataset = readable_dataset(project, name)
+    comment_filter = CommentFilter.from_loaded(body["filter"], "filter")
+    results = search.search_dataset(db(), dataset, body["query"], body["kind"], body["limit"], comment_filter)
+    return ok(results=results)
