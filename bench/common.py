@@ -47,7 +47,8 @@ def worker_pids(pid: int) -> list[int]:
 
 
 @contextmanager
-def server(database_url: str | None = None, workers: int = 2, port: int = 8765):
+def server(database_url: str | None = None, workers: int = 2, port: int = 8765,
+           extra_env: dict | None = None):
     """`reinfer-clone serve` on a scratch database; yields (base_url, token, process)."""
     token = secrets.token_urlsafe(24)
     tmp = tempfile.mkdtemp(prefix="reinfer-bench-")
@@ -55,12 +56,16 @@ def server(database_url: str | None = None, workers: int = 2, port: int = 8765):
     env["REINFER_CLONE_DATABASE_URL"] = database_url or f"sqlite:///{tmp}/bench.sqlite3"
     env["REINFER_CLONE_ADMIN_TOKEN"] = token
     env["REINFER_CLONE_LOG_LEVEL"] = "warning"
+    env["HF_HUB_OFFLINE"] = "1"
+    env.update(extra_env or {})
     exe = Path(sys.executable).parent / "reinfer-clone"
     proc = subprocess.Popen(
         [str(exe), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        # A file, not a pipe: nobody reads the pipe, and a full one would block the server.
+        env=env, stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/server.log", "wb"), start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    print(f"server log: {tmp}/server.log", file=sys.stderr)
     try:
         for _ in range(300):
             try:
@@ -69,7 +74,7 @@ def server(database_url: str | None = None, workers: int = 2, port: int = 8765):
             except requests.ConnectionError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:])
+            raise RuntimeError("server did not start: " + Path(f"{tmp}/server.log").read_text()[-2000:])
         yield base, token, proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
@@ -10,6 +11,15 @@ from . import api
 from .api.support import DB_EXTENSION
 from .config import Config
 from .db import Database
+from .schemas.fields import format_datetime
+from .services import ml, training
+
+
+def _json_default(value):
+    # Flask's default would write an RFC 822 date; the client wants RFC 3339 with an offset.
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return DefaultJSONProvider.default(value)
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -17,6 +27,7 @@ class StrictJSONProvider(DefaultJSONProvider):
 
     sort_keys = False
     compact = True
+    default = staticmethod(_json_default)
 
     def dumps(self, obj, **kwargs):
         kwargs.setdefault("allow_nan", False)
@@ -35,5 +46,19 @@ def create_app(config: Config | None = None, database: Database | None = None) -
     api.register(app)
     if not app.debug:
         logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO))
+    ml.configure(config.embedding_model, config.embedding_quantize)
+    if config.training_worker == "thread":
+        _start_training_thread(app.extensions[DB_EXTENSION])
     return app
+
+
+_training_thread = None
+
+
+def _start_training_thread(database: Database) -> None:
+    """One background trainer per process (each gunicorn worker has one; claims
+    are exclusive, so they never run the same job)."""
+    global _training_thread
+    if _training_thread is None or not _training_thread.is_alive():
+        _training_thread = training.Worker(database).start_thread()
 

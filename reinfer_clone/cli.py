@@ -233,5 +233,138 @@ def import_csv(ctx, source_ref, path, text_column, id_column, timestamp_column, 
     click.echo(f"new: {totals['new']}, updated: {totals['updated']}, unchanged: {totals['unchanged']}")
 
 
+# --- export / import (JSONL) -----------------------------------------------------------
+
+def _datetime_option(_ctx, param, value):
+    from .schemas.fields import parse_datetime
+
+    if value is None:
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param=param) from None
+
+
+def _progress_bar(no_progress: bool, **kwargs):
+    from tqdm import tqdm
+
+    # disable=None: shown only when stderr is a terminal.
+    return tqdm(disable=True if no_progress else None, **kwargs)
+
+
+def _starter(bar):
+    def on_start(total, done):
+        bar.total = total
+        bar.update(done)
+
+    return on_start
+
+
+@main.command("export")
+@click.argument("dataset_ref", metavar="PROJECT/DATASET")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="JSONL file to write.")
+@click.option("--predictions", is_flag=True, help="Add the latest model's predicted labels.")
+@click.option("--source", "sources", multiple=True, metavar="NAME_OR_ID",
+              help="Only this source of the dataset (repeatable).")
+@click.option("--from", "minimum", callback=_datetime_option, metavar="DATETIME",
+              help="Only comments with timestamp >= this (RFC 3339 with offset).")
+@click.option("--to", "maximum", callback=_datetime_option, metavar="DATETIME",
+              help="Only comments with timestamp <= this.")
+@click.option("--restart", is_flag=True, help="Ignore an interrupted export's state; start over.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def export(ctx, dataset_ref, output, predictions, sources, minimum, maximum, restart, no_progress):
+    """Write a dataset's comments and labellings as JSONL, as `re get comments` does.
+
+    An interrupted export continues where it stopped when run again."""
+    from .errors import ServiceError
+    from .services import jsonl
+
+    project, dataset = _split_ref(dataset_ref)
+    database = Database(_config(ctx).database_url)
+    try:
+        with database.session() as session, _progress_bar(no_progress, unit="comment") as bar:
+            count = jsonl.export_jsonl(
+                session, project, dataset, output, predictions=predictions, sources=sources,
+                minimum=minimum, maximum=maximum, restart=restart,
+                progress=bar.update, on_start=_starter(bar),
+            )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    except OSError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    click.echo(f"Exported {count} comments to {output}.")
+
+
+@main.command("import")
+@click.argument("source_ref", metavar="PROJECT/SOURCE")
+@click.option("-i", "--input", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL file to read.")
+@click.option("--dataset", "dataset_ref", metavar="PROJECT/DATASET",
+              help="Also write the lines' labellings to this dataset (it must contain the source).")
+@click.option("--overwrite", is_flag=True, help="Update comments that exist (default: skip them).")
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--state", "state_path", type=click.Path(dir_okay=False),
+              help="Where to keep the resume state (default: INPUT.import-state).")
+@click.option("--restart", is_flag=True, help="Ignore an interrupted import's state; start over.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def import_(ctx, source_ref, path, dataset_ref, overwrite, batch_size, state_path, restart, no_progress):
+    """Upload comments (and labellings) from JSONL, as `re create comments` does.
+
+    Each batch is one transaction; an interrupted import continues after the last
+    committed batch when run again. `audio_path` entries are ignored."""
+    from .errors import ServiceError
+    from .services import jsonl
+
+    project, source = _split_ref(source_ref)
+    dataset = _split_ref(dataset_ref) if dataset_ref else None
+    database = Database(_config(ctx).database_url)
+    try:
+        with database.session() as session, \
+                _progress_bar(no_progress, unit="B", unit_scale=True) as bar:
+            totals = jsonl.import_jsonl(
+                session, project, source, path, dataset_ref=dataset, overwrite=overwrite,
+                batch_size=batch_size, state_path=state_path, restart=restart,
+                progress=bar.update, on_start=_starter(bar),
+            )
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    except OSError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    click.echo(", ".join(f"{key}: {value}" for key, value in totals.items()))
+
+
+# --- worker --------------------------------------------------------------------------
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the due jobs, then exit instead of polling.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between polls when idle.")
+@click.pass_context
+def worker(ctx, once, poll):
+    """Run training jobs. Any number of workers, on any hosts, may share one database."""
+    from .services import ml, training
+
+    config = _config(ctx)
+    ml.configure(config.embedding_model, config.embedding_quantize)
+    database = Database(config.database_url)
+    try:
+        if once:
+            while (job := training.run_next(database)) is not None:
+                click.echo(f"job {job.id}: {job.status}"
+                           + (f", version {job.model_version}" if job.model_version else "")
+                           + (f" ({job.error})" if job.error else ""))
+            return
+        click.echo(f"Training worker {training.worker_name()} polling every {poll} s.")
+        training.Worker(database, poll_seconds=poll).run_forever()
+    finally:
+        database.dispose()
+
 if __name__ == "__main__":
     sys.exit(main())

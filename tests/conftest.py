@@ -102,7 +102,9 @@ def empty_database(db: Database) -> None:
 
 @pytest.fixture
 def config(database_url) -> Config:
-    return Config(database_url=database_url, max_content_length=1024 * 1024)
+    # Training runs only where a test asks for it, never in a background thread.
+    return Config(database_url=database_url, max_content_length=1024 * 1024, training_worker="none",
+                  retrain_delay=-1)
 
 
 @pytest.fixture

@@ -133,3 +133,37 @@ def iterate_comments(client: Client, project="acme", source="inbox", **params) -
 
 def make_dataset(client: Client, project="acme", name="triage", **fields) -> dict:
     return ok(client.put(f"/api/v1/datasets/{project}/{name}", json={"dataset": fields}))["dataset"]
+
+
+# --- a tiny trained model, for tests that need predictions -----------------------------
+
+TINY_TOPICS = {
+    "Billing > Refund": ["I want my money back for order {n}", "please refund the payment {n}",
+                         "refund me, I was charged twice ({n})", "where is my refund for {n}"],
+    "Billing > Invoice": ["send me the invoice for order {n}", "the invoice {n} has a wrong address",
+                          "I need a copy of invoice {n}", "my invoice {n} shows the wrong VAT"],
+    "Delivery > Late": ["parcel {n} has not arrived yet", "my delivery {n} is a week late",
+                        "when will order {n} be delivered", "the courier never came with {n}"],
+    "Delivery > Damaged": ["package {n} arrived broken", "the box {n} was crushed and the item damaged",
+                           "item {n} came smashed", "order {n} arrived damaged and wet"],
+}
+
+
+def train_tiny_model(client: Client, source_id: str, project="acme", dataset="triage", source="inbox") -> int:
+    """Sync 48 comments labelled with a two-level taxonomy (ids `t-00000`...),
+    train synchronously (a second or two) and return the model version."""
+    items = []
+    for label, templates in TINY_TOPICS.items():
+        for k in range(12):
+            i = len(items)
+            mood, sentiment = ("thank you, great service", "positive") if k % 2 == 0 else \
+                ("this is unacceptable", "negative")
+            text = f"{templates[k % len(templates)].format(n=1000 + i)}. {mood}"
+            items.append((comment(i, id=f"t-{i:05d}", messages=[{"body": {"text": text}}]), label, sentiment))
+    ok(sync(client, [c for c, _, _ in items], project=project, source=source))
+    for c, label, sentiment in items:
+        ok(client.post(f"/api/_private/datasets/{project}/{dataset}/labellings/{source_id}.{c['id']}",
+                       json={"labelling": [{"group": "default",
+                                            "assigned": [{"name": label, "sentiment": sentiment}]}]}))
+    body = ok(client.post(f"/api/v1/datasets/{project}/{dataset}/train", json={"wait": True}))
+    return body["model"]["version"]

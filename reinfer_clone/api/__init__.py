@@ -8,14 +8,21 @@ from ..errors import Unauthorized
 from ..services import auth as auth_service
 from ..services.permissions import Principal
 from . import (
+    attachments,
     auth,
     buckets,
     comments,
     datasets,
+    discover,
     errors,
+    inference_v2,
+    labellers,
     labellings,
     projects,
+    query,
+    search,
     sources,
+    streams,
     unsupported,
     users,
 )
@@ -23,7 +30,8 @@ from .support import db
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
-    labellings.bp, unsupported.bp,
+    labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
+    search.bp, unsupported.bp,
 )
 
 

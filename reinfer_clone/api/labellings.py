@@ -2,17 +2,11 @@ from flask import Blueprint, request
 
 from ..errors import Forbidden
 from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
-from ..services import datasets, export, labellings, sources
-from .support import db, load, ok, principal, requires
+from ..services import datasets, export, labellings, training
+from .support import config, db, load, ok, principal, readable_dataset, requires
 
 bp = Blueprint("labellings", __name__)
 
-
-def _readable(dataset):
-    """Comments read through a dataset need sources-read on each source's project too."""
-    for owner in sources.owners(db(), dataset.source_ids):
-        principal().require("sources-read", owner)
-    return dataset
 
 
 @bp.post("/api/_private/datasets/<project>/<name>/labellings/<path:uid>")
@@ -23,13 +17,15 @@ def write_labelling(project, name, uid):
     dataset = datasets.get_by_name(db(), project, name)
     item = labellings.write(db(), dataset, uid, body.get("labelling"), body.get("entities"),
                             body.get("moon_forms"))
+    if "labelling" in body:
+        training.schedule_retrain(db(), dataset, config().retrain_delay)
     return ok(**item)
 
 
 @bp.get("/api/_private/datasets/<project>/<name>/labellings")
 @requires("voc-readonly")
 def read_labellings(project, name):
-    dataset = _readable(datasets.get_by_name(db(), project, name))
+    dataset = readable_dataset(project, name)
     uids = request.args.getlist("id")
     if uids:
         return ok(results=labellings.read_by_uids(db(), dataset, uids))
@@ -37,7 +33,7 @@ def read_labellings(project, name):
     if "source_id" not in query:
         return ok(results=[])
     results, after = labellings.read_reviewed(db(), dataset, query["source_id"], query.get("after"),
-                                              query["limit"])
+                                              query["limit"], query["return_predictions"])
     return ok(results=results, **({"after": after} if after else {}))
 
 
@@ -45,7 +41,7 @@ def read_labellings(project, name):
 @requires("datasets-export")
 def export_dataset(project, name):
     body = load(ExportRequest())
-    dataset = _readable(datasets.get_by_name(db(), project, name))
+    dataset = readable_dataset(project, name)
     items, continuation = export.export_page(
         db(), dataset, body.get("comment_uids"), body.get("source_ids"), body["order_by"],
         body.get("from_"), body.get("to"), body.get("continuation"), body["limit"],

@@ -5,6 +5,7 @@ from .attachments import AttachmentFile
 from .datasets import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup
 from .projects import Project
 from .sources import Bucket, Comment, Source
+from .streams import Stream, StreamArrival, StreamCounter, StreamException
 from .training import CachedEmbedding, ModelTag, ModelVersion, StoredPrediction, TrainingJob
 from .users import ApiToken, GlobalPermission, ProjectPermission, User
 
@@ -28,6 +29,10 @@ __all__ = [
     "ProjectPermission",
     "Source",
     "StoredPrediction",
+    "Stream",
+    "StreamArrival",
+    "StreamCounter",
+    "StreamException",
     "TrainingJob",
     "User",
 ]

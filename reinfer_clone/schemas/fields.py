@@ -90,6 +90,17 @@ class StrictIntegerFromString(fields.Integer):
         return int(value)
 
 
+class StrictBooleanFromString(fields.Boolean):
+    """A boolean in a query string: `true` or `false` (also 1 / 0)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.lower() in ("true", "1"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "0"):
+            return False
+        raise ValidationError("Not a valid boolean (expected true or false).")
+
+
 def one_of(choices):
     """A validator giving the client's `'x' is not one of [...]` message."""
     choices = list(choices)

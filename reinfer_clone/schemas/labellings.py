@@ -1,6 +1,6 @@
 from marshmallow import fields
 
-from .fields import Schema, StrictInteger, String, UTCDateTime, one_of
+from .fields import Schema, StrictBooleanFromString, StrictInteger, String, UTCDateTime, one_of
 
 SENTIMENTS = ("positive", "negative")
 
@@ -30,6 +30,7 @@ class LabellingRequest(Schema):
 
 class LabellingsQuery(Schema):
     source_id = String()
+    return_predictions = StrictBooleanFromString(load_default=False)
     after = String()
     limit = fields.Integer(load_default=64)
 

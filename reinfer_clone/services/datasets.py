@@ -8,7 +8,7 @@ from ..db import insert_for, new_id, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, not_one_of
 from ..models import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
 from ..models.datasets import DEFAULT_GROUP
-from . import owned
+from . import model_versions, owned
 from .names import validate_name
 from .permissions import Principal
 
@@ -335,5 +335,4 @@ def delete(session: Session, dataset: Dataset) -> None:
 
 
 def list_model_tags(session: Session, dataset: Dataset) -> list:
-    # Models do not exist yet, so no version can carry a tag.
-    return []
+    return model_versions.list_tags(session, dataset)

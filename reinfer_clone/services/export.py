@@ -12,6 +12,7 @@ from ..errors import InvalidInput
 from ..models import Comment, Dataset
 from ..schemas.comments import dump_comment
 from .labellings import annotated_pks, annotations_for, assigned_with_parents, parse_uid
+from .predictions import predicted_labels
 
 MAX_LIMIT = 256
 MAX_UIDS = 256
@@ -74,12 +75,12 @@ def export_page(
     pks = [c.pk for c in comments]
     annotations = annotations_for(session, dataset.id, pks)
     reviewed = annotated_pks(session, pks)
+    predicted = predicted_labels(session, dataset, pks)
     items = [
         {
             "comment": dump_comment(c, True, c.pk in reviewed),
             "annotations": {"labels": {"assigned": assigned_with_parents(annotations.get(c.pk))}},
-            # Predictions join here once model versions exist; until then, none.
-            "predictions": {"labels": []},
+            "predictions": {"labels": predicted.get(c.pk, [])},
         }
         for c in comments
     ]

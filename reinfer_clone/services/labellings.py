@@ -9,7 +9,9 @@ from ..db import utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset
 from ..schemas.comments import dump_comment
+from ..models.datasets import DEFAULT_GROUP
 from . import datasets as datasets_service
+from . import predictions
 
 LABEL_SEPARATOR = " > "
 MAX_UIDS = 1024
@@ -91,11 +93,14 @@ def annotated_pks(session: Session, comment_pks) -> set[int]:
     ))
 
 
-def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True) -> list[dict]:
-    """AnnotatedComment objects (contract §8.1) for comments, in the given order."""
+def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True,
+              with_predictions: bool = False) -> list[dict]:
+    """AnnotatedComment objects (contract §8.1) for comments, in the given order;
+    with `with_predictions`, the latest model's labels in `labelling[].predicted`."""
     pks = [c.pk for c in comments]
     annotations = annotations_for(session, dataset.id, pks)
     reviewed = annotated_pks(session, pks)
+    predicted = predictions.predicted_labels(session, dataset, pks) if with_predictions else {}
     out = []
     for comment in comments:
         item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed)}
@@ -107,8 +112,25 @@ def annotated(session: Session, dataset: Dataset, comments, include_markup: bool
                 item["entities"] = annotation.entities
             if annotation.moon_forms is not None:
                 item["moon_forms"] = annotation.moon_forms
+        if comment.pk in predicted:
+            add_predicted(item, predicted[comment.pk])
         out.append(item)
     return out
+
+
+def add_predicted(item: dict, labels: list[dict], group: str = DEFAULT_GROUP) -> None:
+    """Put predictions (stored form) into the group's labelling entry of an
+    AnnotatedComment, creating the entry when the comment has no labels there."""
+    # Copies: the lists and dicts here are the ORM's stored JSON.
+    groups = item["labelling"] = list(item.get("labelling", []))
+    for i, entry in enumerate(groups):
+        if entry.get("group") == group:
+            groups[i] = entry = dict(entry)
+            break
+    else:
+        entry = {"group": group, "assigned": [], "dismissed": []}
+        groups.append(entry)
+    entry["predicted"] = [predictions.predicted_label(label) for label in labels]
 
 
 def read_by_uids(session: Session, dataset: Dataset, uids: list[str]) -> list[dict]:
@@ -129,7 +151,7 @@ def read_by_uids(session: Session, dataset: Dataset, uids: list[str]) -> list[di
 
 
 def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str | None,
-                  limit: int) -> tuple[list[dict], str | None]:
+                  limit: int, with_predictions: bool = False) -> tuple[list[dict], str | None]:
     """Reviewed comments of one source, in a stable order, keyset-paged."""
     if source_id not in dataset.source_ids:
         raise InvalidInput(f"source_id: '{source_id}' is not a source of this dataset.", field="source_id")
@@ -146,7 +168,8 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     rows = session.execute(query.order_by(Annotation.pk).limit(limit)).all()
     if not rows:
         return [], None
-    items = annotated(session, dataset, [comment for _, comment in rows])
+    items = annotated(session, dataset, [comment for _, comment in rows],
+                      with_predictions=with_predictions)
     return items, pagination.encode("labellings", [rows[-1][0]])
 
 

@@ -1,0 +1,63 @@
+"""The Labelf-style inference route (contract §14): a dataset's integer model id
+serves its `live` version (else the latest), with the language of each text."""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import NotFound
+from ..models import Dataset, LabelfModel
+from . import ml, model_versions
+from .permissions import Principal
+
+
+def dataset_for(session: Session, model_id: str) -> Dataset:
+    if not model_id.isdigit():
+        raise NotFound(f"Model {model_id} not found.")
+    dataset = session.scalar(
+        select(Dataset).join(LabelfModel, LabelfModel.dataset_id == Dataset.id).where(LabelfModel.id == int(model_id))
+    )
+    if dataset is None:
+        raise NotFound(f"Model {model_id} not found.")
+    return dataset
+
+
+def infer(session: Session, dataset: Dataset, texts: list[str]) -> dict:
+    started = time.perf_counter()
+    version = model_versions.resolve(session, dataset, "live")
+    label_model = ml.load_model(session, version)
+    predictions = label_model.predict(texts, ml.embedder())
+    from ..classifier import language
+
+    languages = language.detect(texts)
+    results = [
+        {"predictions": [{"label": p.name, "confidence": float(p.probability)} for p in labels],
+         "text_language": language}
+        for labels, language in zip(predictions, languages)
+    ]
+    out = {
+        "predictions": results[0]["predictions"],
+        "model_id": dataset.labelf_model_id,
+        "text_language": results[0]["text_language"],
+        "version": version.version,
+    }
+    if len(texts) > 1:
+        out["results"] = results
+    out["processing_time_ms"] = int(round((time.perf_counter() - started) * 1000))
+    return out
+
+
+def list_models(session: Session, principal: Principal) -> list[dict]:
+    from . import datasets, predictions
+
+    out = []
+    for dataset in datasets.list_visible(session, principal):
+        latest = predictions.latest_version(session, dataset.id)
+        if latest is None:
+            continue
+        live = model_versions.resolve(session, dataset, "live")
+        out.append({"id": dataset.labelf_model_id, "name": f"{dataset.owner}/{dataset.name}",
+                    "version": live.version})
+    return out
