@@ -12,21 +12,12 @@ from reinfer_clone.cli import main
 from reinfer_clone.models import TrainingJob
 from reinfer_clone.services import training
 
+from ..helpers import TINY_TOPICS as TOPICS
 from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, sync
 
 DS = "/api/v1/datasets/acme/triage"
 PRIVATE = "/api/_private/datasets/acme/triage"
 
-TOPICS = {
-    "Billing > Refund": ["I want my money back for order {n}", "please refund the payment {n}",
-                         "refund me, I was charged twice ({n})", "where is my refund for {n}"],
-    "Billing > Invoice": ["send me the invoice for order {n}", "the invoice {n} has a wrong address",
-                          "I need a copy of invoice {n}", "my invoice {n} shows the wrong VAT"],
-    "Delivery > Late": ["parcel {n} has not arrived yet", "my delivery {n} is a week late",
-                        "when will order {n} be delivered", "the courier never came with {n}"],
-    "Delivery > Damaged": ["package {n} arrived broken", "the box {n} was crushed and the item damaged",
-                           "item {n} came smashed", "order {n} arrived damaged and wet"],
-}
 HAPPY = "thank you so much, great service"
 ANGRY = "this is unacceptable, I am furious"
 
