@@ -6,7 +6,7 @@ Against `reinfer-clone serve` with one worker: uploads train and test rows as
 comments of one source, labels the training rows `"<Parent> > <intent>"` in a
 dataset, trains (`{"wait": true}`), predicts the test rows with
 predict-comments, and reports top-1 child and parent accuracy; then labels 100
-more rows and times the retrain; then times `predict` with 8 short documents;
+more rows and times the retrain; then times `predict` and `/v2/models/<id>/inference` with 8 short texts;
 then repeats training with 10 labelled examples per intent in a second dataset.
 Prints the server's peak RSS.
 """
@@ -155,6 +155,19 @@ def main():
             timings.append((time.perf_counter() - t) * 1000)
         timings.sort()
         print(f"predict 8 short documents over HTTP, {args.reps} requests: "
+              f"p50 {statistics.median(timings):.1f} ms, p99 {timings[int(len(timings) * 0.99) - 1]:.1f} ms")
+
+        model_id = api.call("GET", "/api/v1/datasets/bench/full")["dataset"]["_labelf_model_id"]
+        for k in range(20):
+            api.call("POST", f"/v2/models/{model_id}/inference", {"texts": [t["messages"][0]["body"]["text"] for t in docs(k)]})
+        timings = []
+        for k in range(args.reps):
+            t = time.perf_counter()
+            api.call("POST", f"/v2/models/{model_id}/inference",
+                     {"texts": [d["messages"][0]["body"]["text"] for d in docs(k)]})
+            timings.append((time.perf_counter() - t) * 1000)
+        timings.sort()
+        print(f"/v2 inference with 8 short texts over HTTP, {args.reps} requests: "
               f"p50 {statistics.median(timings):.1f} ms, p99 {timings[int(len(timings) * 0.99) - 1]:.1f} ms")
 
         if not args.skip_few_shot:

@@ -13,7 +13,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, one_of
 
 REVIEWED = ("only_reviewed", "only_unreviewed")
-ORDER_KINDS = ("recent", "by_label", "sample")
+ORDER_KINDS = ("recent", "by_label", "sample", "low_confidence")
 LABELS = "labels"
 ATTACHMENT_TYPES = "attachment_property_types"
 ATTACHMENT_COUNT = "attachment_property_num_attachments"

@@ -121,6 +121,24 @@ def label_probabilities(session: Session, dataset: Dataset, label: str,
     return out
 
 
+def confidences(session: Session, dataset: Dataset, model: ModelVersion | None = None) -> dict[int, float]:
+    """comment pk -> how sure `model` (default latest) is of it: the smallest
+    |2p - 1| over its labels (0 = some label is a coin toss), for every comment of
+    the dataset. The Teach queue shows the smallest first."""
+    model = model or latest_version(session, dataset.id)
+    if model is None:
+        return {}
+    score_all(session, dataset, model)
+    return {
+        pk: min((abs(2 * x["probability"] - 1) for x in labels), default=1.0)
+        for pk, labels in session.execute(
+            select(StoredPrediction.comment_pk, StoredPrediction.labels)
+            .join(Comment, Comment.pk == StoredPrediction.comment_pk)
+            .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))
+        )
+    }
+
+
 def count_scored(session: Session, model: ModelVersion) -> int:
     return session.scalar(
         select(func.count()).select_from(StoredPrediction).where(StoredPrediction.model_pk == model.pk)

@@ -11,7 +11,9 @@ Orders:
 * `by_label`: highest probability of the label under the latest model first (an
   assigned label, parents implied, counts as 1.0; no prediction as 0.0), ties by
   oldest row. `sample`: ascending hash of (seed, comment row), a stable shuffle.
-  Both score every candidate in Python, then page on the (score, row) key.
+  `low_confidence` (our name for the Teach queue): unreviewed comments whose
+  latest predictions are closest to a coin toss (smallest min |2p - 1|) first.
+  These score every candidate in Python, then page on the (score, row) key.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from ..schemas.fields import format_datetime
 from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
 from .comment_filter import CommentFilter
 from .labellings import annotated, annotations_for, assigned_with_parents
-from .predictions import label_probabilities, latest_version, predicted_labels
+from .predictions import confidences, label_probabilities, latest_version, predicted_labels
 
 DEFAULT_LIMIT = 64
 MAX_LIMIT = 512
@@ -238,8 +240,10 @@ def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
         if param not in {d.name for d in dataset.label_defs}:
             raise InvalidInput(f"Invalid request: order.label: '{param}' is not a label of this dataset.",
                                field="order.label")
-    else:
+    elif kind == "sample":
         param = order["seed"]
+    else:
+        param = ""
     after = None
     if continuation:
         given, score, pk = pagination.decode(f"query-{kind}", continuation)
@@ -251,8 +255,14 @@ def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
         probabilities = label_probabilities(session, dataset, param)
         assigned = _assigned_pks(session, dataset, param)
         keys = {pk: (-(1.0 if pk in assigned else float(probabilities.get(pk, 0.0))), pk) for pk in pks}
-    else:
+    elif kind == "sample":
         keys = {pk: (_sample_key(param, pk), pk) for pk in pks}
+    else:
+        # Teach: unreviewed comments the latest model is least sure of, first.
+        sure = confidences(session, dataset)
+        reviewed = set(session.scalars(select(Annotation.comment_pk).where(
+            Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))))
+        keys = {pk: (float(sure.get(pk, 0.0)), pk) for pk in pks if pk not in reviewed}
     return _Plan(conditions, kind, after, keys, param)
 
 

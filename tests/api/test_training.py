@@ -339,3 +339,21 @@ def test_permissions(app, admin, labelled, anon):
     assert "model-admin" in error(reader.put(f"{DS}/model-tags/live", json={"version": 1}), 403)
     assert ok(reader.post(f"{DS}/labellers/1/predict", json={"documents": []}))["predictions"] == []
     assert ok(reader.get(f"{DS}/labellers/1/validation"))["validation"]["version"] == 1
+
+
+def test_low_confidence_order_is_the_teach_queue(admin, labelled):
+    source, items = labelled
+    ok(train(admin))
+    unsure = text_comment(900, "hello, a question about something")
+    sure = text_comment(901, "please refund the payment 4242. thank you so much, great service")
+    ok(sync(admin, [unsure, sure]))
+    body = {"filter": {}, "order": {"kind": "low_confidence"}, "limit": 1}
+    first = ok(admin.post(f"{PRIVATE}/query", json=body))
+    # Only the two unreviewed comments qualify; the vague one comes first.
+    assert [r["comment"]["id"] for r in first["results"]] == [unsure["id"]]
+    second = ok(admin.post(f"{PRIVATE}/query", json={**body, "continuation": first["continuation"]}))
+    assert [r["comment"]["id"] for r in second["results"]] == [sure["id"]]
+    assert "continuation" not in second
+    predicted = first["results"][0]["labelling"][0]["predicted"]
+    assert min(abs(2 * x["probability"] - 1) for x in predicted) < min(
+        abs(2 * x["probability"] - 1) for x in second["results"][0]["labelling"][0]["predicted"])
