@@ -344,16 +344,21 @@ def test_permissions(app, admin, labelled, anon):
 def test_low_confidence_order_is_the_teach_queue(admin, labelled):
     source, items = labelled
     ok(train(admin))
-    unsure = text_comment(900, "hello, a question about something")
-    sure = text_comment(901, "please refund the payment 4242. thank you so much, great service")
-    ok(sync(admin, [unsure, sure]))
+    fresh = [text_comment(900 + k, text) for k, text in enumerate([
+        "hello, a question about something", "please refund the payment 4242, thank you",
+        "parcel 17 arrived broken and wet", "my card does not work"])]
+    ok(sync(admin, fresh))
     body = {"filter": {}, "order": {"kind": "low_confidence"}, "limit": 1}
-    first = ok(admin.post(f"{PRIVATE}/query", json=body))
-    # Only the two unreviewed comments qualify; the vague one comes first.
-    assert [r["comment"]["id"] for r in first["results"]] == [unsure["id"]]
-    second = ok(admin.post(f"{PRIVATE}/query", json={**body, "continuation": first["continuation"]}))
-    assert [r["comment"]["id"] for r in second["results"]] == [sure["id"]]
-    assert "continuation" not in second
-    predicted = first["results"][0]["labelling"][0]["predicted"]
-    assert min(abs(2 * x["probability"] - 1) for x in predicted) < min(
-        abs(2 * x["probability"] - 1) for x in second["results"][0]["labelling"][0]["predicted"])
+    seen, sureness = [], []
+    while True:
+        page = ok(admin.post(f"{PRIVATE}/query", json=body))
+        for result in page["results"]:
+            seen.append(result["comment"]["id"])
+            predicted = result["labelling"][0]["predicted"]
+            sureness.append(min(abs(2 * x["probability"] - 1) for x in predicted))
+        if "continuation" not in page:
+            break
+        body["continuation"] = page["continuation"]
+    # Only the unreviewed comments, each once, least sure first.
+    assert sorted(seen) == sorted(c["id"] for c in fresh)
+    assert sureness == sorted(sureness)
