@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BANKING77, banking77_rows, rss_mb, server, session_for  # noqa: E402
+from common import BANKING77, banking77_rows, PeakRss, server, session_for  # noqa: E402
 
 HELD_BACK = 100  # training rows labelled only for the retrain measurement
 
@@ -100,14 +100,7 @@ def main():
     # Labellings would schedule background retrains; the bench trains explicitly.
     with server(args.database_url, workers=1, extra_env={"REINFER_CLONE_RETRAIN_DELAY": "-1"}) as (base, token, proc):
         api = Api(base, token)
-        peak = [0.0]
-        stop = threading.Event()
-
-        def sample():
-            while not stop.wait(0.2):
-                peak[0] = max(peak[0], rss_mb(proc.pid))
-
-        threading.Thread(target=sample, daemon=True).start()
+        rss = PeakRss(proc.pid).start()
         api.call("PUT", "/api/_private/projects/bench", {"project": {}})
         source_id = api.call("PUT", "/api/v1/sources/bench/banking77", {"source": {}})["source"]["id"]
         for name in ("full", "few"):
@@ -181,8 +174,7 @@ def main():
             version, seconds, _ = train(api, "few")
             child, parent = evaluate(api, "few", version, source_id, test_ids, test_rows, parent_of)
             print(f"10 per intent ({len(few)} rows): child {child:.2%}, parent {parent:.2%}, train {seconds:.1f} s")
-        stop.set()
-        print(f"server peak RSS: {peak[0]:.0f} MB")
+        print(f"server peak RSS: {rss.stop():.0f} MB")
 
 
 if __name__ == "__main__":

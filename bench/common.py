@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,31 @@ def rss_mb(pid: int) -> float:
         except FileNotFoundError:
             pass
     return total / 1024
+
+
+class PeakRss:
+    """Samples the RSS of a process and its children from a thread; `mb` is the
+    highest seen between start() and stop()."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        self.pid, self.every, self.mb = pid, every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            self.mb = max(self.mb, rss_mb(self.pid))
+            if self._stop.wait(self.every):
+                return
+
+    def start(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.mb
 
 
 def worker_pids(pid: int) -> list[int]:

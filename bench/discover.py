@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BANKING77, banking77_rows, rss_mb, server, session_for  # noqa: E402
+from common import BANKING77, banking77_rows, PeakRss, server, session_for  # noqa: E402
 
 URL = "/api/_private/datasets/bench/topics/discover"
 
@@ -57,14 +56,7 @@ def main():
     with server(args.database_url, workers=1, port=args.port,
                 extra_env={"REINFER_CLONE_RETRAIN_DELAY": "-1"}) as (base, token, proc):
         http = session_for(token)
-        peak = [0.0]
-        stop = threading.Event()
-
-        def sample():
-            while not stop.wait(0.2):
-                peak[0] = max(peak[0], rss_mb(proc.pid))
-
-        threading.Thread(target=sample, daemon=True).start()
+        rss = PeakRss(proc.pid).start()
         call(http, base, "PUT", "/api/_private/projects/bench", {"project": {}})
         source_id = call(http, base, "PUT", "/api/v1/sources/bench/banking77", {"source": {}})["source"]["id"]
         call(http, base, "PUT", "/api/v1/datasets/bench/topics", {"dataset": {"source_ids": [source_id]}})
@@ -92,8 +84,7 @@ def main():
         print("largest automatic clusters:")
         for c in clusters[:5]:
             print(f"  {c['size']:4d}  {', '.join(c['terms'])}")
-        stop.set()
-        print(f"server peak RSS: {peak[0]:.0f} MB")
+        print(f"server peak RSS: {rss.stop():.0f} MB")
 
 
 if __name__ == "__main__":

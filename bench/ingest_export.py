@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import banking77_rows, rss_mb, server, session_for  # noqa: E402
+from common import banking77_rows, PeakRss, server, session_for  # noqa: E402
 
 
 def make_comments(n: int) -> list[dict]:
@@ -104,16 +104,8 @@ def main() -> None:
         ingest_s = time.perf_counter() - t0
         assert created == args.n, created
 
-        peak = [rss_mb(proc.pid)]
-        stop = threading.Event()
+        rss = PeakRss(proc.pid, every=0.05).start()
 
-        def sample():
-            while not stop.is_set():
-                peak.append(rss_mb(proc.pid))
-                time.sleep(0.05)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
         def page_through(fetch):
             t0 = time.perf_counter()
             seen, cursor, pages, first, last = 0, None, 0, None, None
@@ -137,8 +129,7 @@ def main() -> None:
         iterate = page_through(lambda c: s.get(
             f"{base}/api/_private/sources/{project}/inbox/comments",
             params={"limit": 256, **({"after": c} if c else {})}).json())
-        stop.set()
-        sampler.join()
+        peak = rss.stop()
 
     raw_url = args.database_url or f"sqlite:////tmp/reinfer-bench-raw-{int(time.time())}.sqlite3"
     raw_s = raw_executemany(raw_url, comments)
@@ -151,7 +142,7 @@ def main() -> None:
                                              ("iterate source comments (pages of 256)", iterate)):
         print(f"{name}: {secs:.1f} s = {args.n / secs:,.0f} comments/s, {pages} pages, "
               f"first page {first * 1000:.1f} ms, last page {last * 1000:.1f} ms")
-    print(f"server peak RSS while exporting and paging (all processes): {max(peak):.0f} MB")
+    print(f"server peak RSS while exporting and paging (all processes): {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 received, so that messages and properties echo back verbatim."""
 from __future__ import annotations
 
-import math
 import re
 
 from marshmallow import ValidationError, fields
@@ -14,6 +13,7 @@ from .fields import (
     String,
     UTCDateTime,
     format_datetime,
+    is_number,
     parse_datetime,
 )
 
@@ -48,9 +48,7 @@ def validate_user_properties(properties: dict) -> None:
             errors[key] = ["The name after the type prefix must be 1 to 256 characters."]
         elif kind == "string" and not isinstance(value, str):
             errors[key] = ["A 'string:' property needs a string value."]
-        elif kind == "number" and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-        ):
+        elif kind == "number" and not is_number(value):
             errors[key] = ["A 'number:' property needs a finite number."]
     if errors:
         raise ValidationError(errors)

@@ -1,6 +1,7 @@
 """Fields shared by every schema: strict types and offset-aware datetimes."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 
@@ -99,6 +100,11 @@ class StrictBooleanFromString(fields.Boolean):
         if isinstance(value, str) and value.lower() in ("false", "0"):
             return False
         raise ValidationError("Not a valid boolean (expected true or false).")
+
+
+def is_number(value) -> bool:
+    """A finite JSON number: bool is an int subclass in Python, but not a number here."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def one_of(choices):

@@ -1,9 +1,8 @@
 """Requests of the training, validation and prediction routes (contract §10, §11)."""
-import math
 
 from marshmallow import ValidationError, fields, validate
 
-from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime
+from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, is_number
 
 MAX_UIDS = 512
 MAX_DOCUMENTS = 4096
@@ -13,7 +12,7 @@ class Probability(fields.Field):
     """A finite number in [0, 1]; booleans are not numbers here."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_number(value):
             raise ValidationError("Must be a number.")
         if not 0 <= value <= 1:
             raise ValidationError("Must be between 0 and 1.")

@@ -6,11 +6,10 @@ Optional values may be `null` as well as absent: the client serializes some
 """
 from __future__ import annotations
 
-import math
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, one_of
+from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, is_number, one_of
 
 REVIEWED = ("only_reviewed", "only_unreviewed")
 ORDER_KINDS = ("recent", "by_label", "sample", "low_confidence")
@@ -22,15 +21,11 @@ TIME_RESOLUTIONS = ("day", "week", "month")
 PROPERTY_KINDS = ("string", "number")
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 class Number(fields.Field):
     """A finite JSON number; never a string, a boolean or NaN."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not _is_number(value):
+        if not is_number(value):
             raise ValidationError("Not a valid finite number.")
         return value
 
@@ -39,7 +34,7 @@ class PropertyValue(fields.Field):
     """A string or a finite number, as a user property holds."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) and not _is_number(value):
+        if not isinstance(value, str) and not is_number(value):
             raise ValidationError("Not a valid string or finite number.")
         return value
 

@@ -50,14 +50,14 @@ def infer(session: Session, dataset: Dataset, texts: list[str]) -> dict:
 
 
 def list_models(session: Session, principal: Principal) -> list[dict]:
-    from . import datasets, predictions
+    from . import datasets
 
     out = []
     for dataset in datasets.list_visible(session, principal):
-        latest = predictions.latest_version(session, dataset.id)
-        if latest is None:
+        try:
+            live = model_versions.resolve(session, dataset, "live")
+        except NotFound:  # not trained yet
             continue
-        live = model_versions.resolve(session, dataset, "live")
         out.append({"id": dataset.labelf_model_id, "name": f"{dataset.owner}/{dataset.name}",
                     "version": live.version})
     return out

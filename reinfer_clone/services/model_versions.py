@@ -25,9 +25,9 @@ def _by_number(session: Session, dataset: Dataset, number: int) -> ModelVersion 
     )
 
 
-def _latest(session: Session, dataset: Dataset) -> ModelVersion | None:
+def latest_version(session: Session, dataset_id: str) -> ModelVersion | None:
     return session.scalar(
-        select(ModelVersion).where(ModelVersion.dataset_id == dataset.id)
+        select(ModelVersion).where(ModelVersion.dataset_id == dataset_id)
         .order_by(ModelVersion.version.desc()).limit(1)
     )
 
@@ -42,13 +42,13 @@ def resolve(session: Session, dataset: Dataset, reference: str) -> ModelVersion:
     if reference.isdigit():
         version = _by_number(session, dataset, int(reference))
     elif reference == "latest":
-        version = _latest(session, dataset)
+        version = latest_version(session, dataset.id)
     else:
         tag = _tag(session, dataset, reference)
         if tag is not None:
             version = _by_number(session, dataset, tag.version)
         elif reference == "live":
-            version = _latest(session, dataset)
+            version = latest_version(session, dataset.id)
     if version is None:
         raise NotFound(NOT_FOUND)
     return version

@@ -7,23 +7,17 @@ sorted by descending probability.
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..db import insert_for
 from ..errors import InvalidInput, NotFound
 from ..models import Comment, Dataset, ModelVersion, StoredPrediction
 from . import ml
+from .model_versions import latest_version
 
 # Comments scored per batch: one embedding call and one insert each.
 SCORE_BATCH = 256
-
-
-def latest_version(session: Session, dataset_id: str) -> ModelVersion | None:
-    return session.scalar(
-        select(ModelVersion).where(ModelVersion.dataset_id == dataset_id)
-        .order_by(ModelVersion.version.desc()).limit(1)
-    )
 
 
 def as_dicts(predictions) -> list[dict]:
@@ -103,46 +97,34 @@ def score_all(session: Session, dataset: Dataset, model: ModelVersion, progress=
             progress(done)
 
 
+def _all_scored(session: Session, dataset: Dataset, model: ModelVersion | None):
+    """(comment pk, stored labels) of `model` (default latest) for every comment of
+    the dataset, scoring the ones not scored yet; nothing without a model."""
+    model = model or latest_version(session, dataset.id)
+    if model is None:
+        return []
+    score_all(session, dataset, model)
+    return session.execute(
+        select(StoredPrediction.comment_pk, StoredPrediction.labels)
+        .join(Comment, Comment.pk == StoredPrediction.comment_pk)
+        .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))
+    )
+
+
 def label_probabilities(session: Session, dataset: Dataset, label: str,
                         model: ModelVersion | None = None) -> dict[int, float]:
     """comment pk -> probability of `label` under `model` (default latest), for
     every comment of the dataset (scoring the ones not scored yet)."""
-    model = model or latest_version(session, dataset.id)
-    if model is None:
-        return {}
-    score_all(session, dataset, model)
-    out = {}
-    for pk, labels in session.execute(
-        select(StoredPrediction.comment_pk, StoredPrediction.labels)
-        .join(Comment, Comment.pk == StoredPrediction.comment_pk)
-        .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))
-    ):
-        out[pk] = next((x["probability"] for x in labels if x["name"] == label), 0.0)
-    return out
+    return {pk: next((x["probability"] for x in labels if x["name"] == label), 0.0)
+            for pk, labels in _all_scored(session, dataset, model)}
 
 
 def confidences(session: Session, dataset: Dataset, model: ModelVersion | None = None) -> dict[int, float]:
     """comment pk -> how sure `model` (default latest) is of it: the smallest
     |2p - 1| over its labels (0 = some label is a coin toss), for every comment of
     the dataset. The Teach queue shows the smallest first."""
-    model = model or latest_version(session, dataset.id)
-    if model is None:
-        return {}
-    score_all(session, dataset, model)
-    return {
-        pk: min((abs(2 * x["probability"] - 1) for x in labels), default=1.0)
-        for pk, labels in session.execute(
-            select(StoredPrediction.comment_pk, StoredPrediction.labels)
-            .join(Comment, Comment.pk == StoredPrediction.comment_pk)
-            .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))
-        )
-    }
-
-
-def count_scored(session: Session, model: ModelVersion) -> int:
-    return session.scalar(
-        select(func.count()).select_from(StoredPrediction).where(StoredPrediction.model_pk == model.pk)
-    )
+    return {pk: min((abs(2 * x["probability"] - 1) for x in labels), default=1.0)
+            for pk, labels in _all_scored(session, dataset, model)}
 
 
 # Where held-out data gave a label no curve, "auto" falls back to this.

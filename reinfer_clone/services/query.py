@@ -37,7 +37,8 @@ from ..schemas.fields import format_datetime
 from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
 from .comment_filter import CommentFilter
 from .labellings import annotated, annotations_for, assigned_with_parents
-from .predictions import confidences, label_probabilities, latest_version, predicted_labels
+from .model_versions import latest_version
+from .predictions import confidences, label_probabilities, predicted_labels
 
 DEFAULT_LIMIT = 64
 MAX_LIMIT = 512

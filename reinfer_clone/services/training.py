@@ -20,7 +20,7 @@ from ..db import Database, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset, ModelVersion, TrainingJob
 from ..models.datasets import DEFAULT_GROUP
-from . import ml, predictions
+from . import ml, model_versions, predictions
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _train(session: Session, dataset: Dataset) -> tuple:
 
 def _store_version(session: Session, job: TrainingJob, dataset: Dataset, model, validation,
                    size: int) -> ModelVersion:
-    latest = predictions.latest_version(session, dataset.id)
+    latest = model_versions.latest_version(session, dataset.id)
     version = ModelVersion(
         dataset_id=dataset.id, version=(latest.version if latest else 0) + 1, job_id=job.id,
         label_names=list(model.labels), reviewed_size=size, validation=validation.to_dict(),
