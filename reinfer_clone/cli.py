@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -253,6 +254,24 @@ def _progress_bar(no_progress: bool, **kwargs):
     return tqdm(disable=True if no_progress else None, **kwargs)
 
 
+@contextmanager
+def _job_session(ctx):
+    """A session on the configured database for a long command; service and file
+    errors end it with a one-line message instead of a traceback."""
+    from .errors import ServiceError
+
+    database = Database(_config(ctx).database_url)
+    try:
+        with database.session() as session:
+            yield session
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    except OSError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+
+
 def _starter(bar):
     def on_start(total, done):
         bar.total = total
@@ -279,24 +298,15 @@ def export(ctx, dataset_ref, output, predictions, sources, minimum, maximum, res
     """Write a dataset's comments and labellings as JSONL, as `re get comments` does.
 
     An interrupted export continues where it stopped when run again."""
-    from .errors import ServiceError
     from .services import jsonl
 
     project, dataset = _split_ref(dataset_ref)
-    database = Database(_config(ctx).database_url)
-    try:
-        with database.session() as session, _progress_bar(no_progress, unit="comment") as bar:
-            count = jsonl.export_jsonl(
-                session, project, dataset, output, predictions=predictions, sources=sources,
-                minimum=minimum, maximum=maximum, restart=restart,
-                progress=bar.update, on_start=_starter(bar),
-            )
-    except ServiceError as error:
-        raise click.ClickException(error.message) from None
-    except OSError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        database.dispose()
+    with _job_session(ctx) as session, _progress_bar(no_progress, unit="comment") as bar:
+        count = jsonl.export_jsonl(
+            session, project, dataset, output, predictions=predictions, sources=sources,
+            minimum=minimum, maximum=maximum, restart=restart,
+            progress=bar.update, on_start=_starter(bar),
+        )
     click.echo(f"Exported {count} comments to {output}.")
 
 
@@ -318,26 +328,16 @@ def import_(ctx, source_ref, path, dataset_ref, overwrite, batch_size, state_pat
 
     Each batch is one transaction; an interrupted import continues after the last
     committed batch when run again. `audio_path` entries are ignored."""
-    from .errors import ServiceError
     from .services import jsonl
 
     project, source = _split_ref(source_ref)
     dataset = _split_ref(dataset_ref) if dataset_ref else None
-    database = Database(_config(ctx).database_url)
-    try:
-        with database.session() as session, \
-                _progress_bar(no_progress, unit="B", unit_scale=True) as bar:
-            totals = jsonl.import_jsonl(
-                session, project, source, path, dataset_ref=dataset, overwrite=overwrite,
-                batch_size=batch_size, state_path=state_path, restart=restart,
-                progress=bar.update, on_start=_starter(bar),
-            )
-    except ServiceError as error:
-        raise click.ClickException(error.message) from None
-    except OSError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        database.dispose()
+    with _job_session(ctx) as session, _progress_bar(no_progress, unit="B", unit_scale=True) as bar:
+        totals = jsonl.import_jsonl(
+            session, project, source, path, dataset_ref=dataset, overwrite=overwrite,
+            batch_size=batch_size, state_path=state_path, restart=restart,
+            progress=bar.update, on_start=_starter(bar),
+        )
     click.echo(", ".join(f"{key}: {value}" for key, value in totals.items()))
 
 
