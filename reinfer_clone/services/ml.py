@@ -84,8 +84,3 @@ def load_model(session: Session, version: ModelVersion):
         while len(_models) > LOADED_MODELS:
             _models.popitem(last=False)
     return model
-
-
-def forget_models() -> None:
-    with _models_lock:
-        _models.clear()
