@@ -9,6 +9,7 @@ import hashlib
 import json
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -33,6 +34,8 @@ def content_hash(record: dict) -> str:
 
 
 def _existing_hashes(session: Session, source_id: str, ids) -> dict[str, str]:
+    if not ids:
+        return {}
     rows = session.execute(
         select(Comment.external_id, Comment.content_hash).where(
             Comment.source_id == source_id, Comment.external_id.in_(list(ids))
@@ -66,60 +69,92 @@ def upload(session: Session, source: Source, records: list[dict]) -> None:
                 f"Comment '{record['external_id']}' appears twice in the request with different content."
             )
         batch[record["external_id"]] = record
-    existing = _existing_hashes(session, source.id, batch)
-    for external_id, stored_hash in existing.items():
+    # Insert first and read back only the ids that were already there: a
+    # lookup of every id costs a plan that depends on table statistics, which
+    # a fresh PostgreSQL table being bulk-loaded does not have yet.
+    insert = insert_for(session)
+    statement = (
+        insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        .returning(Comment.pk, Comment.external_id)
+    )
+    written = session.execute(statement, _rows(source.id, list(batch.values()), utcnow())).all()
+    present = set(batch) - {external_id for _, external_id in written}
+    for external_id, stored_hash in sorted(_existing_hashes(session, source.id, present).items()):
         if batch[external_id]["content_hash"] != stored_hash:
+            # The caller's rollback takes back this batch's inserts too.
             raise Conflict(
                 f"Comment '{external_id}' already exists with different content; "
                 "use sync to update it."
             )
-    new = [r for i, r in batch.items() if i not in existing]
-    if new:
-        insert = insert_for(session)
-        statement = (
-            insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-            .returning(Comment.pk, Comment.external_id)
-        )
-        written = session.execute(statement, _rows(source.id, new, utcnow())).all()
-        _index(session, source, written, batch)
+    _index(session, source, written, batch)
     session.commit()
+
+
+# Sentinel for a stored comment whose (different) content hash was not read.
+_OTHER_CONTENT = object()
+
+
+def _upsert_changed(session: Session, source: Source, final: dict[str, dict], stored: dict) -> list:
+    """Write every comment of `final` whose content differs from what is stored
+    (upsert; the last writer wins); returns (pk, external_id, inserted) rows."""
+    if not final:
+        return []
+    insert = insert_for(session)
+    statement = insert(Comment)
+    excluded = statement.excluded
+    postgres = session.bind.dialect.name == "postgresql"
+    # On PostgreSQL a row just inserted has xmax 0, an updated one has not:
+    # one statement tells new from updated without reading first.
+    inserted = sa.literal_column("(xmax = 0)") if postgres else sa.false()
+    statement = statement.on_conflict_do_update(
+        index_elements=["source_id", "external_id"],
+        # created_at is left alone: an updated comment keeps its first upload time.
+        set_={
+            **{name: excluded[name] for name in CONTENT_FIELDS},
+            "content_hash": excluded.content_hash,
+            "last_modified": excluded.last_modified,
+        },
+        where=Comment.content_hash != excluded.content_hash,
+    ).returning(Comment.pk, Comment.external_id, inserted)
+    rows = [r for i, r in final.items() if postgres or stored.get(i) != r["content_hash"]]
+    return session.execute(statement, _rows(source.id, rows, utcnow())).all() if rows else []
 
 
 def sync(session: Session, source: Source, records: list[dict]) -> dict[str, int]:
     """Upsert in request order (last wins); count new, updated and unchanged."""
+    final: dict[str, dict] = {}
+    repeated: set[str] = set()
     for record in records:
         record["content_hash"] = content_hash(record)
-    existing = _existing_hashes(session, source.id, {r["external_id"] for r in records})
-    state = dict(existing)
-    final: dict[str, dict] = {}
+        if record["external_id"] in final:
+            repeated.add(record["external_id"])
+        final[record["external_id"]] = record
+    postgres = session.bind.dialect.name == "postgresql"
+    # PostgreSQL reports new/updated from the upsert itself and only ids that
+    # repeat within the request need their stored content; SQLite (one writer
+    # at a time, always planned on the unique index) reads every id first.
+    stored: dict = _existing_hashes(session, source.id, repeated if postgres else final)
+    written = _upsert_changed(session, source, final, stored)
+    if postgres:
+        touched = set()
+        for _, external_id, was_inserted in written:
+            touched.add(external_id)
+            if external_id not in repeated:
+                stored[external_id] = None if was_inserted else _OTHER_CONTENT
+        for external_id, record in final.items():
+            if external_id not in touched and external_id not in repeated:
+                stored[external_id] = record["content_hash"]
     counts = {"new": 0, "updated": 0, "unchanged": 0}
     for record in records:
-        previous = state.get(record["external_id"])
+        previous = stored.get(record["external_id"])
         if previous is None:
             counts["new"] += 1
         elif previous != record["content_hash"]:
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
-        state[record["external_id"]] = record["content_hash"]
-        final[record["external_id"]] = record
-    changed = [r for i, r in final.items() if existing.get(i) != r["content_hash"]]
-    if changed:
-        insert = insert_for(session)
-        statement = insert(Comment)
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=["source_id", "external_id"],
-            # created_at is left alone: an updated comment keeps its first upload time.
-            set_={
-                **{name: excluded[name] for name in CONTENT_FIELDS},
-                "content_hash": excluded.content_hash,
-                "last_modified": excluded.last_modified,
-            },
-            where=Comment.content_hash != excluded.content_hash,
-        ).returning(Comment.pk, Comment.external_id)
-        written = session.execute(statement, _rows(source.id, changed, utcnow())).all()
-        _index(session, source, written, final)
+        stored[record["external_id"]] = record["content_hash"]
+    _index(session, source, [(pk, external_id) for pk, external_id, _ in written], final)
     session.commit()
     return counts
 
