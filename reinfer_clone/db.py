@@ -103,7 +103,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **JSON_OPTIONS)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_OPTIONS)
+    # Sessions in UTC: timestamps arrive already in the zone every response is written in.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         connect_args={"options": "-c timezone=UTC"}, **JSON_OPTIONS)
 
 
 class Database:

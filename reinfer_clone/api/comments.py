@@ -3,7 +3,7 @@ from flask import Blueprint, request
 from ..schemas.comments import CommentBatch, CommentPageQuery, dump_comment, parse_comments
 from ..services import attachments, comments, sources
 from ..services.labellings import annotated_pks
-from .support import db, load, ok, query_flag, requires
+from .support import db, load, ok, ok_page, query_flag, requires
 
 bp = Blueprint("comments", __name__)
 
@@ -62,7 +62,7 @@ def list_comments(project, name):
                          for c in page]}
     if continuation:
         body["continuation"] = continuation
-    return ok(**body)
+    return ok_page(**body)
 
 
 @bp.delete("/api/v1/sources/<project>/<name>/comments")

@@ -3,7 +3,7 @@ from flask import Blueprint, request
 from ..errors import Forbidden
 from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
 from ..services import datasets, export, labellings, training
-from .support import config, db, load, ok, principal, readable_dataset, requires
+from .support import config, db, load, ok, ok_page, principal, readable_dataset, requires
 
 bp = Blueprint("labellings", __name__)
 
@@ -41,9 +41,9 @@ def read_labellings(project, name):
 @requires("datasets-export")
 def export_dataset(project, name):
     body = load(ExportRequest())
-    dataset = readable_dataset(project, name)
+    dataset = readable_dataset(project, name, with_labels=False)
     items, continuation = export.export_page(
         db(), dataset, body.get("comment_uids"), body.get("source_ids"), body["order_by"],
         body.get("from_"), body.get("to"), body.get("continuation"), body["limit"],
     )
-    return ok(comments=items, **({"continuation": continuation} if continuation else {}))
+    return ok_page(comments=items, **({"continuation": continuation} if continuation else {}))

@@ -2,13 +2,15 @@
 the success envelope and the permission decorators."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import wraps
 
+import orjson
 from flask import current_app, g, jsonify, request
 from marshmallow import ValidationError
 
 from ..errors import InvalidInput
-from ..schemas.fields import describe
+from ..schemas.fields import describe, format_datetime
 from ..services.permissions import Principal
 
 DB_EXTENSION = "reinfer_clone.db"
@@ -31,6 +33,22 @@ def config():
 
 def ok(**payload):
     return jsonify({"status": "ok", **payload})
+
+
+def _datetime_only(value):
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def ok_page(**payload):
+    """`ok` for pages of stored comments (export, iteration), encoded by orjson
+    about ten times faster than the standard library. orjson would write NaN
+    as null where the app's encoder refuses it; these pages hold only
+    validated comment content and finite probabilities."""
+    body = orjson.dumps({"status": "ok", **payload}, default=_datetime_only,
+                        option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 def validation_error(error: ValidationError) -> InvalidInput:
@@ -69,12 +87,12 @@ def query_flag(name: str, default: bool = False) -> bool:
     raise InvalidInput(f"Invalid query parameter '{name}': '{value}' is not true or false.")
 
 
-def readable_dataset(project: str, name: str):
+def readable_dataset(project: str, name: str, with_labels: bool = True):
     """A dataset whose comments the route returns: besides the permission on the
     dataset's project, that needs sources-read on each source's project."""
     from ..services import datasets, sources
 
-    dataset = datasets.get_by_name(db(), project, name)
+    dataset = datasets.get_by_name(db(), project, name, with_labels)
     for owner in sources.owners(db(), dataset.source_ids):
         principal().require("sources-read", owner)
     return dataset

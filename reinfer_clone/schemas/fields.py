@@ -43,9 +43,12 @@ def parse_datetime(value: str) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     # isoformat() is several times faster than strftime on export pages.
-    if value.utcoffset():
+    offset = value.utcoffset()
+    if offset is None:  # naive: UTC already (the database layer never returns one)
+        return value.isoformat() + "Z"
+    if offset:
         value = value.astimezone(timezone.utc)
-    return value.replace(tzinfo=None).isoformat() + "Z"
+    return value.isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 class UTCDateTime(fields.Field):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from ..db import insert_for, new_id, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, not_one_of
@@ -37,8 +37,11 @@ def list_in_project(session: Session, project: str) -> list[Dataset]:
     return owned.list_in_project(session, Dataset, project)
 
 
-def get_by_name(session: Session, project: str, name: str) -> Dataset:
-    return owned.get_by_name(session, Dataset, project, name)
+def get_by_name(session: Session, project: str, name: str, with_labels: bool = True) -> Dataset:
+    """The dataset; `with_labels=False` defers reading its label taxonomy to
+    first use (two queries fewer for routes that page through comments)."""
+    options = () if with_labels else (lazyload(Dataset.label_groups),)
+    return owned.get_by_name(session, Dataset, project, name, options)
 
 
 def get_by_id(session: Session, dataset_id: str) -> Dataset:

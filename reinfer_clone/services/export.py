@@ -3,21 +3,107 @@ once models exist, predictions."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, or_, select, tuple_
+from sqlalchemy import null as sa_null
+from sqlalchemy import union_all
+from sqlalchemy.orm import Session, aliased
 
 from .. import pagination
 from ..errors import InvalidInput
-from ..models import Comment, Dataset
+from ..models import Annotation, Comment, Dataset, StoredPrediction
 from ..schemas.comments import dump_comment
-from .labellings import annotated_pks, annotations_for, assigned_with_parents, parse_uid
-from .predictions import predicted_labels
+from .labellings import assigned_with_parents, parse_uid
+from .model_versions import latest_version
+from .predictions import score
 
 MAX_LIMIT = 256
 MAX_UIDS = 256
 MAX_SOURCES = 1024
 ORDER_FIELDS = {"timestamp": Comment.timestamp, "created_at": Comment.created_at}
+
+
+def _page_select(with_model: bool):
+    """Comment rows (plain rows: a page is read-only) with, in the same query,
+    the dataset's labelling, whether any dataset reviewed the comment, and the
+    model's stored predictions (`scored` is false where it has none yet).
+    Binds `dataset_id` and, with a model, `model_pk`."""
+    mine, reviewed = aliased(Annotation), aliased(Annotation)
+    columns = [
+        *Comment.__table__.columns,
+        mine.labelling,
+        exists().where(reviewed.comment_pk == Comment.pk, reviewed.reviewed.is_(True)).label("has_annotations"),
+    ]
+    query = select(*columns).select_from(Comment).outerjoin(
+        mine, and_(mine.dataset_id == bindparam("dataset_id"), mine.comment_pk == Comment.pk))
+    if not with_model:
+        return query.add_columns(sa_null().label("predicted"), sa_null().label("scored"))
+    return query.add_columns(
+        StoredPrediction.labels.label("predicted"),
+        StoredPrediction.comment_pk.is_not(None).label("scored"),
+    ).outerjoin(StoredPrediction, and_(StoredPrediction.model_pk == bindparam("model_pk"),
+                                       StoredPrediction.comment_pk == Comment.pk))
+
+
+# Above this many sources one statement per source costs more than a sort.
+MAX_MERGED_SOURCES = 32
+_STAMP, _AFTER_ID = bindparam("stamp", type_=Comment.timestamp.type), bindparam("after_id")
+_MINIMUM, _MAXIMUM = bindparam("minimum", type_=Comment.timestamp.type), bindparam("maximum", type_=Comment.timestamp.type)
+
+
+@lru_cache(maxsize=256)
+def _timestamp_page(branches: tuple, has_min: bool, has_max: bool, with_model: bool):
+    """The statement for one export page in (timestamp, source_id, external_id)
+    order. Building it costs more than running it, so it is cached by shape.
+
+    `branches` holds (source ids, relation to the cursor) pairs. A branch for
+    one source reads along its (source_id, timestamp, external_id) index and
+    stops at the page size, so every page costs the same, first or last, and
+    whatever the table's statistics say. The keyset condition is split per
+    source: a source after the cursor's may repeat the cursor's timestamp
+    ("ge"), one before it may not ("gt"), and the cursor's own continues
+    after the cursor's id ("id"). A single branch of many sources ("all")
+    compares the whole key instead.
+    """
+    def branch(source_ids, relation):
+        if len(source_ids) == 1:
+            query = select(Comment.pk).where(Comment.source_id == source_ids[0])
+            order = (Comment.timestamp, Comment.external_id)
+        else:
+            query = select(Comment.pk).where(Comment.source_id.in_(source_ids))
+            order = (Comment.timestamp, Comment.source_id, Comment.external_id)
+        if has_min:
+            query = query.where(Comment.timestamp >= _MINIMUM)
+        if has_max:
+            query = query.where(Comment.timestamp <= _MAXIMUM)
+        if relation == "ge":
+            query = query.where(Comment.timestamp >= _STAMP)
+        elif relation == "gt":
+            query = query.where(Comment.timestamp > _STAMP)
+        elif relation == "id":
+            query = query.where(tuple_(Comment.timestamp, Comment.external_id) > tuple_(_STAMP, _AFTER_ID))
+        elif relation == "all":
+            query = query.where(tuple_(Comment.timestamp, Comment.source_id, Comment.external_id)
+                                > tuple_(_STAMP, bindparam("after_source"), _AFTER_ID))
+        return query.order_by(*order).limit(bindparam("limit"))
+
+    # Wrapped as subqueries: SQLite allows no ORDER BY/LIMIT on a bare UNION member.
+    parts = [select(branch(list(ids), relation).subquery().c.pk) for ids, relation in branches]
+    page = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page")
+    return (_page_select(with_model).join(page, page.c.pk == Comment.pk)
+            .order_by(Comment.timestamp, Comment.source_id, Comment.external_id)
+            .limit(bindparam("limit")))
+
+
+def _branches(source_ids: list[str], position) -> tuple:
+    ordered = sorted(set(source_ids))
+    if len(ordered) > MAX_MERGED_SOURCES:
+        return ((tuple(ordered), "all" if position else None),)
+    if position is None:
+        return tuple(((s,), None) for s in ordered)
+    after_source = position[1]
+    return tuple(((s,), "ge" if s > after_source else "gt" if s < after_source else "id") for s in ordered)
 
 
 def export_page(
@@ -35,8 +121,9 @@ def export_page(
         raise InvalidInput(f"limit: must be between 1 and {MAX_LIMIT}.", field="limit")
     dataset_sources = dataset.source_ids
     column = ORDER_FIELDS[order_by]
-    # Plain rows, not ORM objects: an export page is read-only.
-    query = select(*Comment.__table__.columns)
+    model = latest_version(session, dataset.id)
+    params = {"dataset_id": dataset.id, "model_pk": model.pk if model else None, "limit": limit + 1}
+    query = _page_select(model is not None)
     if comment_uids is not None:
         if source_ids is not None or minimum or maximum or continuation:
             raise InvalidInput("comment_uids: no other filter may be given with comment_uids.",
@@ -61,30 +148,45 @@ def export_page(
         wanted = source_ids if source_ids else dataset_sources
         if not wanted:
             return [], None
-        query = query.where(Comment.source_id.in_(wanted))
-        if minimum is not None:
-            query = query.where(column >= minimum)
-        if maximum is not None:
-            query = query.where(column <= maximum)
-        if continuation:
-            stamp, pk = pagination.decode(f"export-{order_by}", continuation)
-            query = query.where(tuple_(column, Comment.pk) > (datetime.fromisoformat(stamp), pk))
-    comments = list(session.execute(query.order_by(column, Comment.pk).limit(limit + 1)))
+        if order_by == "timestamp":
+            position = pagination.decode("export-timestamp-v2", continuation) if continuation else None
+            if position:
+                params.update(stamp=datetime.fromisoformat(position[0]), after_source=position[1],
+                              after_id=position[2])
+            params.update(minimum=minimum, maximum=maximum)
+            query = _timestamp_page(_branches(wanted, position), minimum is not None, maximum is not None,
+                                    model is not None)
+        else:
+            query = query.where(Comment.source_id.in_(wanted))
+            if minimum is not None:
+                query = query.where(column >= minimum)
+            if maximum is not None:
+                query = query.where(column <= maximum)
+            if continuation:
+                stamp, pk = pagination.decode(f"export-{order_by}", continuation)
+                query = query.where(tuple_(column, Comment.pk) > (datetime.fromisoformat(stamp), pk))
+            order = (column, Comment.pk)
+    if comment_uids is not None:
+        order = (column, Comment.pk)
+    if comment_uids is not None or order_by != "timestamp":
+        query = query.order_by(*order).limit(bindparam("limit"))
+    comments = list(session.execute(query, params))
     more = len(comments) > limit and comment_uids is None
     comments = comments[:limit]
-    pks = [c.pk for c in comments]
-    annotations = annotations_for(session, dataset.id, pks)
-    reviewed = annotated_pks(session, pks)
-    predicted = predicted_labels(session, dataset, pks)
+    unscored = [c for c in comments if not c.scored] if model is not None else []
+    scored = score(session, model, unscored) if unscored else {}
     items = [
         {
-            "comment": dump_comment(c, True, c.pk in reviewed),
-            "annotations": {"labels": {"assigned": assigned_with_parents(annotations.get(c.pk))}},
-            "predictions": {"labels": predicted.get(c.pk, [])},
+            "comment": dump_comment(c, True, c.has_annotations),
+            "annotations": {"labels": {"assigned": assigned_with_parents(c)}},
+            "predictions": {"labels": c.predicted or scored.get(c.pk, [])},
         }
         for c in comments
     ]
     if not more:
         return items, None
     last = comments[-1]
+    if order_by == "timestamp":
+        return items, pagination.encode(
+            "export-timestamp-v2", [last.timestamp.isoformat(), last.source_id, last.external_id])
     return items, pagination.encode(f"export-{order_by}", [getattr(last, order_by).isoformat(), last.pk])

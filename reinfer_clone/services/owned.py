@@ -23,8 +23,9 @@ def list_in_project(session: Session, model, project: str) -> list:
     return list(session.scalars(ordered(model).where(Project.name == project)))
 
 
-def get_by_name(session: Session, model, project: str, name: str):
-    row = session.scalar(select(model).join(Project).where(Project.name == project, model.name == name))
+def get_by_name(session: Session, model, project: str, name: str, options=()):
+    row = session.scalar(select(model).join(Project).where(Project.name == project, model.name == name)
+                         .options(*options))
     if row is None:
         raise NotFound(f"{model.__name__} '{project}/{name}' not found.")
     return row

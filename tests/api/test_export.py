@@ -48,6 +48,26 @@ def test_paging_returns_every_comment_exactly_once_across_sources(admin, setup):
     assert sorted(i["comment"]["uid"] for i in by_created) == sorted(i["comment"]["uid"] for i in items)
 
 
+@pytest.mark.parametrize("merged_sources", [32, 1], ids=["per-source-branches", "one-statement"])
+def test_paging_orders_ties_by_source_then_id(admin, setup, monkeypatch, merged_sources):
+    from reinfer_clone.services import export
+
+    monkeypatch.setattr(export, "MAX_MERGED_SOURCES", merged_sources)
+    a, b = setup
+    # Three timestamps, each shared by several comments in both sources, so
+    # page boundaries fall inside runs of equal timestamps.
+    for source in ("a", "b"):
+        ok(sync(admin, [comment(i, id=f"x-{i:02d}", timestamp=f"2024-03-04T00:00:0{i % 3}Z")
+                        for i in range(12)], source=source))
+    items = export_all(admin, limit=5)
+    keys = [(i["comment"]["timestamp"], i["comment"]["source_id"], i["comment"]["id"]) for i in items]
+    assert len(keys) == 24 and len(set(keys)) == 24
+    assert keys == sorted(keys)
+    assert keys[0] == ("2024-03-04T00:00:00Z", min(a["id"], b["id"]), "x-00")
+    after = export_all(admin, limit=3, **{"from": "2024-03-04T00:00:01Z"})
+    assert [i["comment"]["uid"] for i in after] == [i["comment"]["uid"] for i in items[8:]]
+
+
 def test_paging_while_comments_change(admin, setup):
     ok(sync(admin, [comment(i) for i in range(20)], source="a"))
     seen, continuation, added = [], None, 100
