@@ -1,12 +1,14 @@
 """Datasets: their sources, label groups and label defs, entity defs and flags."""
 from __future__ import annotations
 
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import literal as sa_literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from ..db import insert_for, new_id, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, not_one_of
-from ..models import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
+from ..models import Annotation, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
 from ..models.datasets import DEFAULT_GROUP
 from . import model_versions, owned
 from .names import validate_name
@@ -265,10 +267,10 @@ def create(session: Session, principal: Principal, project_name: str, name: str,
     model_family = fields.get("model_family", "english")
     _check_model_family(model_family)
     source_ids = _checked_source_ids(session, principal, fields.get("source_ids", []))
+    origin = None
     if fields.get("copy_annotations_from") is not None:
         origin = get_by_id(session, fields["copy_annotations_from"])
         principal.require("voc-readonly", origin.owner)
-        # Labellings do not exist yet; copying them for shared sources goes here.
 
     if fields.get("label_groups"):
         groups = [(g["name"], g["label_defs"]) for g in fields["label_groups"]]
@@ -302,8 +304,35 @@ def create(session: Session, principal: Principal, project_name: str, name: str,
     ensure_label_defs(session, dataset, DEFAULT_GROUP, [])
     for group_name, label_defs in groups:
         ensure_label_defs(session, dataset, group_name, label_defs)
+    if origin is not None:
+        _copy_annotations(session, origin, dataset)
     session.commit()
     return dataset
+
+
+def _copy_annotations(session: Session, origin: Dataset, dataset: Dataset) -> None:
+    """Copy the origin's annotations of comments in the sources both datasets
+    share, in the creating transaction. Labels the copies use become label
+    defs of the new dataset, as a labelling with a new label would make them."""
+    origin_sources = set(origin.source_ids)
+    shared = [s for s in dataset.source_ids if s in origin_sources]
+    if not shared:
+        return
+    copied = (Annotation.dataset_id == origin.id) & Annotation.source_id.in_(shared)
+    names: dict[str, set[str]] = {}
+    for (labelling,) in session.execute(select(Annotation.labelling).where(copied)):
+        for entry in labelling or []:
+            for key in ("assigned", "dismissed"):
+                names.setdefault(entry["group"], set()).update(label["name"] for label in entry.get(key, []))
+    for group_name in sorted(names):
+        ensure_label_defs(session, dataset, group_name, sorted(names[group_name]))
+    columns = ("comment_pk", "source_id", "labelling", "entities", "moon_forms", "reviewed", "updated_at")
+    # One INSERT ... SELECT: the rows never pass through Python.
+    session.execute(sa_insert(Annotation).from_select(
+        ["dataset_id", *columns],
+        select(sa_literal(dataset.id, type_=Annotation.dataset_id.type),
+               *[getattr(Annotation, c) for c in columns]).where(copied),
+    ))
 
 
 def update(session: Session, principal: Principal, dataset: Dataset, **fields) -> Dataset:

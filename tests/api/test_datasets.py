@@ -8,6 +8,7 @@ from reinfer_clone.services import datasets as datasets_service
 
 from ..helpers import (
     HEX_RE,
+    comment,
     error,
     is_utc,
     make_dataset,
@@ -15,6 +16,7 @@ from ..helpers import (
     make_source,
     make_user,
     ok,
+    sync,
 )
 
 DATASET_KEYS = {
@@ -226,6 +228,35 @@ def test_cli_copy_annotations_from(admin, project):
     assert make_dataset(admin, name="copy", copy_annotations_from=origin["id"])["name"] == "copy"
     body = {"dataset": {"copy_annotations_from": MISSING_ID}}
     assert MISSING_ID in error(admin.put("/api/v1/datasets/acme/other", json=body), 404)
+
+
+def test_copy_annotations_from_copies_labellings_of_shared_sources(admin, project):
+    a, b = make_source(admin, "acme", "a"), make_source(admin, "acme", "b")
+    ok(sync(admin, [comment(1)], source="a"))
+    ok(sync(admin, [comment(2)], source="b"))
+    make_dataset(admin, name="origin", source_ids=[a["id"], b["id"]])
+    labelling = {"group": "default", "assigned": [{"name": "Billing > Refund", "sentiment": "negative"}],
+                 "dismissed": [{"name": "Spam", "sentiment": "positive"}]}
+    for uid in (f"{a['id']}.c-00001", f"{b['id']}.c-00002"):
+        ok(admin.post(f"/api/_private/datasets/acme/origin/labellings/{uid}", json={"labelling": [labelling]}))
+    origin = get(admin, name="origin")
+    copy = make_dataset(admin, name="copy", source_ids=[a["id"]], copy_annotations_from=origin["id"])
+    # Only the shared source's comment is copied, with its assigned and dismissed labels.
+    (item,) = ok(admin.post("/api/v1/datasets/acme/copy/export", json={}))["comments"]
+    assert item["comment"]["uid"] == f"{a['id']}.c-00001"
+    assert item["annotations"]["labels"]["assigned"] == [
+        {"name": "Billing", "sentiment": "negative"}, {"name": "Billing > Refund", "sentiment": "negative"}]
+    read = ok(admin.get("/api/_private/datasets/acme/copy/labellings", query_string={"id": f"{a['id']}.c-00001"}))
+    assert [r["labelling"][0]["dismissed"] for r in read["results"]] == [[{"name": "Spam", "sentiment": "positive"}]]
+    assert {d["name"] for d in get(admin, name="copy")["label_defs"]} == {"Billing", "Billing > Refund", "Spam"}
+    assert copy["id"] != origin["id"]
+    # The origin keeps its own; later changes to one do not reach the other.
+    ok(admin.post(f"/api/_private/datasets/acme/copy/labellings/{a['id']}.c-00001", json={"labelling": [
+        {"group": "default", "assigned": [], "dismissed": []}]}))
+    assert len(ok(admin.post("/api/v1/datasets/acme/origin/export", json={}))["comments"]) == 2
+    origin_item = ok(admin.post("/api/v1/datasets/acme/origin/export",
+                                json={"comment_uids": [f"{a['id']}.c-00001"]}))["comments"][0]
+    assert origin_item["annotations"]["labels"]["assigned"][1]["name"] == "Billing > Refund"
 
 
 # --- label defs and the hierarchy ------------------------------------------------------
