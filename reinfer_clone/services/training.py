@@ -20,7 +20,7 @@ from ..db import Database, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset, ModelVersion, TrainingJob
 from ..models.datasets import DEFAULT_GROUP
-from . import ml, model_versions, predictions
+from . import maintenance, ml, model_versions, predictions
 
 log = logging.getLogger(__name__)
 
@@ -274,14 +274,19 @@ def train_and_wait(database: Database, session: Session, dataset: Dataset,
 class Worker:
     """Polls for due jobs and runs them, one at a time, until stopped."""
 
-    def __init__(self, database: Database, poll_seconds: float = 2.0):
+    def __init__(self, database: Database, poll_seconds: float = 2.0, maintenance_seconds: float = 10.0):
         self.database, self.poll_seconds = database, poll_seconds
+        self.maintenance_seconds = maintenance_seconds
         self.stopping = threading.Event()
         self.name = worker_name()
 
     def run_forever(self) -> None:
+        next_maintenance = 0.0
         while not self.stopping.is_set():
             try:
+                if time.monotonic() >= next_maintenance:
+                    maintenance.analyze_stale(self.database)
+                    next_maintenance = time.monotonic() + self.maintenance_seconds
                 job = run_next(self.database, self.name)
             except Exception:  # e.g. database briefly unreachable: keep polling
                 log.exception("training worker poll failed")
