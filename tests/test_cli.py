@@ -14,7 +14,8 @@ def run(url, *args):
 
 
 def client_for(url, token):
-    app = create_app(Config(database_url=url))
+    # No background trainer: it would outlive the test and its database.
+    app = create_app(Config(database_url=url, training_worker="none"))
     return Client(app.test_client(), token)
 
 
