@@ -50,7 +50,9 @@ class ModelVersion(Base):
     label_names: Mapped[list] = mapped_column(JSON, default=list)
     reviewed_size: Mapped[int] = mapped_column(Integer, default=0)
     # Held-out metrics: per-label precision/recall/AP, PR curves, auto thresholds, rating.
-    validation: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Deferred: hundreds of kB of JSON that finding the latest version (every
+    # prediction and export page does) need not decode.
+    validation: Mapped[dict] = deferred(mapped_column(JSON, default=dict))
     # The trained classifier; deferred so listing versions never loads megabytes.
     artifact: Mapped[bytes] = deferred(mapped_column(LargeBinary))
 

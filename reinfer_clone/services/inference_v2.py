@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from ..errors import NotFound
 from ..models import Dataset, LabelfModel
@@ -18,6 +18,8 @@ def dataset_for(session: Session, model_id: str) -> Dataset:
         raise NotFound(f"Model {model_id} not found.")
     dataset = session.scalar(
         select(Dataset).join(LabelfModel, LabelfModel.dataset_id == Dataset.id).where(LabelfModel.id == int(model_id))
+        # Inference needs neither the taxonomy nor the sources: three queries fewer.
+        .options(lazyload(Dataset.label_groups), lazyload(Dataset.source_links))
     )
     if dataset is None:
         raise NotFound(f"Model {model_id} not found.")

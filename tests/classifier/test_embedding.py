@@ -89,3 +89,20 @@ def test_embed_cached_without_cache_embeds_everything(embedder):
     rows = embed_cached(counting, ["x", "y"], None)
     assert counting.calls == [["x", "y"]]
     assert rows.shape == (2, 384)
+
+
+def test_batches_split_a_long_text_from_short_ones_and_keep_every_item_once():
+    from reinfer_clone.classifier.embedding import BATCH_OVERHEAD_SLOTS, _batches
+
+    lengths = [12, 13, 14, 15, 15, 16, 17, 120]
+    items = list("abcdefgh")
+    batches = _batches(lengths, items, most=64)
+    # Padding all eight to 120 tokens costs 960 slots; the short ones apart
+    # cost 7 x 17 + 120 plus one more pass.
+    assert batches == [list("abcdefg"), ["h"]]
+    assert 7 * 17 + 120 + 2 * BATCH_OVERHEAD_SLOTS < 8 * 120 + BATCH_OVERHEAD_SLOTS
+    # Equal lengths never pay for a second pass; `most` caps a batch.
+    assert _batches([10] * 5, items[:5], most=64) == [items[:5]]
+    capped = _batches([10] * 5, items[:5], most=2)
+    assert [x for b in capped for x in b] == items[:5] and max(map(len, capped)) == 2
+    assert _batches([], [], most=8) == []
