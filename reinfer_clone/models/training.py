@@ -52,7 +52,7 @@ class ModelVersion(Base):
     # Held-out metrics: per-label precision/recall/AP, PR curves, auto thresholds, rating.
     # Deferred: hundreds of kB of JSON that finding the latest version (every
     # prediction and export page does) need not decode.
-    validation: Mapped[dict] = deferred(mapped_column(JSON, default=dict))
+    validation: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
     # The trained classifier; deferred so listing versions never loads megabytes.
     artifact: Mapped[bytes] = deferred(mapped_column(LargeBinary))
 
