@@ -253,17 +253,18 @@ def train_and_wait(database: Database, session: Session, dataset: Dataset,
                    timeout: float = 900.0) -> TrainingJob:
     """Queue a job and wait for it: run it here if no worker has taken it yet."""
     job = request_training(session, dataset)
-    with database.session() as own:
-        mine = claim(own, worker_name(), job_id=job.id)
-    if mine is not None:
-        # The caller reads predictions right away; skip scoring the whole dataset.
-        return run(database, job.id, score_dataset=False)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        # Claimed here unless a worker took it, or until another job of the
+        # dataset that was running when this one was queued has ended.
         with database.session() as own:
-            current = own.get(TrainingJob, job.id)
-            if current.status in ("succeeded", "failed"):
-                return current
+            mine = claim(own, worker_name(), job_id=job.id)
+            current = None if mine is not None else own.get(TrainingJob, job.id)
+        if mine is not None:
+            # The caller reads predictions right away; skip scoring the whole dataset.
+            return run(database, job.id, score_dataset=False)
+        if current.status in ("succeeded", "failed"):
+            return current
         time.sleep(0.5)
     raise InvalidInput(f"Training job '{job.id}' did not finish within {int(timeout)} s; "
                        "poll its status instead.")

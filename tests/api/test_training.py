@@ -302,6 +302,25 @@ def test_claims_are_exclusive(admin, labelled, database):
     assert second is None
 
 
+def test_wait_runs_its_own_job_once_the_running_one_ends(admin, labelled, database):
+    import threading
+
+    running = ok(admin.post(f"{DS}/train", json={}), 202)["job"]
+    with database.session() as s:
+        assert training.claim(s, "elsewhere").id == running["id"]
+    answers = []
+    # A daemon thread: should the wait never end, the test fails instead of hanging.
+    waiter = threading.Thread(target=lambda: answers.append(admin.post(f"{DS}/train", json={"wait": True})),
+                              daemon=True)
+    waiter.start()
+    waiter.join(1.5)
+    assert answers == []  # queued behind the running job of the same dataset
+    training.run(database, running["id"])  # that job ends, as its worker would end it
+    waiter.join(120)
+    body = ok(answers[0])["job"]
+    assert body["id"] != running["id"] and body["status"] == "succeeded" and body["model_version"] == 2
+
+
 def test_labelling_schedules_one_debounced_retrain(app, admin, labelled, session):
     source, items = labelled
     assert session.query(TrainingJob).count() == 0  # retrain_delay < 0 in tests: off
