@@ -111,3 +111,15 @@ def session_for(token: str) -> requests.Session:
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {token}"
     return s
+
+
+def project_with_dataset(s: requests.Session, base: str, prefix: str) -> tuple[str, dict]:
+    """A new project (the token's user a member), its source `inbox` and a
+    dataset `triage` over it; returns the project name and the source."""
+    me = s.get(base + "/auth/user").json()["user"]["id"]
+    project = f"{prefix}{int(time.time())}"
+    s.put(f"{base}/api/_private/projects/{project}", json={"user_ids": [me]}).raise_for_status()
+    source = s.put(f"{base}/api/v1/sources/{project}/inbox", json={"source": {}}).json()["source"]
+    s.put(f"{base}/api/v1/datasets/{project}/triage",
+          json={"dataset": {"source_ids": [source["id"]]}}).raise_for_status()
+    return project, source

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import banking77_rows, PeakRss, server, session_for  # noqa: E402
+from common import banking77_rows, PeakRss, project_with_dataset, server, session_for  # noqa: E402
 
 
 def make_comments(n: int) -> list[dict]:
@@ -82,12 +82,7 @@ def main() -> None:
 
     with server(args.database_url, workers=args.workers) as (base, token, proc):
         s = session_for(token)
-        me = s.get(base + "/auth/user").json()["user"]["id"]
-        project = f"bench{int(time.time())}"
-        s.put(f"{base}/api/_private/projects/{project}", json={"user_ids": [me]}).raise_for_status()
-        source = s.put(f"{base}/api/v1/sources/{project}/inbox", json={"source": {}}).json()["source"]
-        s.put(f"{base}/api/v1/datasets/{project}/triage",
-              json={"dataset": {"source_ids": [source["id"]]}}).raise_for_status()
+        project, source = project_with_dataset(s, base, "bench")
 
         local = threading.local()
 

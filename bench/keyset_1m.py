@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import banking77_rows, PeakRss, server, session_for  # noqa: E402
+from common import banking77_rows, PeakRss, project_with_dataset, server, session_for  # noqa: E402
 
 
 def load(database_url: str, source_id: str, n: int) -> float:
@@ -73,12 +73,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='reinfer-1m-')}/bench.sqlite3"
     with server(url, workers=args.workers) as (base, token, proc):
         s = session_for(token)
-        me = s.get(base + "/auth/user").json()["user"]["id"]
-        project = f"big{int(time.time())}"
-        s.put(f"{base}/api/_private/projects/{project}", json={"user_ids": [me]}).raise_for_status()
-        source = s.put(f"{base}/api/v1/sources/{project}/inbox", json={"source": {}}).json()["source"]
-        s.put(f"{base}/api/v1/datasets/{project}/triage",
-              json={"dataset": {"source_ids": [source["id"]]}}).raise_for_status()
+        project, source = project_with_dataset(s, base, "big")
         load_s = load(url, source["id"], args.n)
         print(f"loaded {args.n:,} comments in {load_s:.0f} s", flush=True)
         rss = PeakRss(proc.pid, every=0.2).start()
