@@ -284,10 +284,15 @@ class Worker:
     def run_forever(self) -> None:
         next_maintenance = 0.0
         while not self.stopping.is_set():
-            try:
-                if time.monotonic() >= next_maintenance:
+            if time.monotonic() >= next_maintenance:
+                # On its own schedule and its own failures: an ANALYZE that
+                # keeps failing must neither run on every poll nor stop training.
+                next_maintenance = time.monotonic() + self.maintenance_seconds
+                try:
                     maintenance.analyze_stale(self.database)
-                    next_maintenance = time.monotonic() + self.maintenance_seconds
+                except Exception:
+                    log.exception("statistics upkeep failed")
+            try:
                 job = run_next(self.database, self.name)
             except Exception:  # e.g. database briefly unreachable: keep polling
                 log.exception("training worker poll failed")

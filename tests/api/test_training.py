@@ -321,6 +321,35 @@ def test_wait_runs_its_own_job_once_the_running_one_ends(admin, labelled, databa
     assert body["id"] != running["id"] and body["status"] == "succeeded" and body["model_version"] == 2
 
 
+def test_worker_keeps_training_when_statistics_upkeep_fails(admin, labelled, database, monkeypatch):
+    import threading
+
+    from reinfer_clone.services import maintenance
+
+    calls = []
+
+    def broken(_database):
+        calls.append(1)
+        raise RuntimeError("permission denied to analyze")
+
+    monkeypatch.setattr(maintenance, "analyze_stale", broken)
+    job = ok(admin.post(f"{DS}/train", json={}), 202)["job"]
+    worker = training.Worker(database, poll_seconds=0.05, maintenance_seconds=3600)
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+    try:
+        for _ in range(1200):
+            status = ok(admin.get(f"{DS}/train/{job['id']}"))["job"]["status"]
+            if status in ("succeeded", "failed"):
+                break
+            thread.join(0.1)
+    finally:
+        worker.stopping.set()
+        thread.join(60)
+    assert status == "succeeded"
+    assert calls == [1]  # tried once, then left to its own schedule
+
+
 def test_labelling_schedules_one_debounced_retrain(app, admin, labelled, session):
     source, items = labelled
     assert session.query(TrainingJob).count() == 0  # retrain_delay < 0 in tests: off
