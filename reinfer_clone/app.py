@@ -2,24 +2,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from . import api
-from .api.support import DB_EXTENSION
+from .api.support import DB_EXTENSION, json_default
 from .config import Config
 from .db import Database
-from .schemas.fields import format_datetime
 from .services import ml, training
-
-
-def _json_default(value):
-    # Flask's default would write an RFC 822 date; the client wants RFC 3339 with an offset.
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    return DefaultJSONProvider.default(value)
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -27,7 +18,7 @@ class StrictJSONProvider(DefaultJSONProvider):
 
     sort_keys = False
     compact = True
-    default = staticmethod(_json_default)
+    default = staticmethod(json_default)
 
     def dumps(self, obj, **kwargs):
         kwargs.setdefault("allow_nan", False)

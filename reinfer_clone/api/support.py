@@ -7,6 +7,7 @@ from functools import wraps
 
 import orjson
 from flask import current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
 
 from ..errors import InvalidInput
@@ -35,10 +36,13 @@ def ok(**payload):
     return jsonify({"status": "ok", **payload})
 
 
-def _datetime_only(value):
+def json_default(value):
+    """What the JSON encoders (the app's and `ok_page`'s) do with values JSON
+    has no type for. Flask's default would write an RFC 822 date; the client
+    wants RFC 3339 with an offset."""
     if isinstance(value, datetime):
         return format_datetime(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return DefaultJSONProvider.default(value)
 
 
 def ok_page(**payload):
@@ -46,7 +50,7 @@ def ok_page(**payload):
     about ten times faster than the standard library. orjson would write NaN
     as null where the app's encoder refuses it; these pages hold only
     validated comment content and finite probabilities."""
-    body = orjson.dumps({"status": "ok", **payload}, default=_datetime_only,
+    body = orjson.dumps({"status": "ok", **payload}, default=json_default,
                         option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE)
     return current_app.response_class(body, mimetype="application/json")
 
