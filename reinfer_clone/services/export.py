@@ -106,6 +106,11 @@ def _branches(source_ids: list[str], position) -> tuple:
     return tuple(((s,), "ge" if s > after_source else "gt" if s < after_source else "id") for s in ordered)
 
 
+def _by_key(query, column):
+    """A page in (column, comment pk) order: `created_at` pages and uid lookups."""
+    return query.order_by(column, Comment.pk).limit(bindparam("limit"))
+
+
 def export_page(
     session: Session,
     dataset: Dataset,
@@ -123,7 +128,6 @@ def export_page(
     column = ORDER_FIELDS[order_by]
     model = latest_version(session, dataset.id)
     params = {"dataset_id": dataset.id, "model_pk": model.pk if model else None, "limit": limit + 1}
-    query = _page_select(model is not None)
     if comment_uids is not None:
         if source_ids is not None or minimum or maximum or continuation:
             raise InvalidInput("comment_uids: no other filter may be given with comment_uids.",
@@ -134,9 +138,9 @@ def export_page(
         pairs = [p for p in pairs if p[0] in dataset_sources]
         if not pairs:
             return [], None
-        query = query.where(or_(*[
+        query = _by_key(_page_select(model is not None).where(or_(*[
             (Comment.source_id == s) & (Comment.external_id == e) for s, e in pairs
-        ]))
+        ])), column)
     else:
         if source_ids is not None:
             if len(source_ids) > MAX_SOURCES:
@@ -157,7 +161,7 @@ def export_page(
             query = _timestamp_page(_branches(wanted, position), minimum is not None, maximum is not None,
                                     model is not None)
         else:
-            query = query.where(Comment.source_id.in_(wanted))
+            query = _page_select(model is not None).where(Comment.source_id.in_(wanted))
             if minimum is not None:
                 query = query.where(column >= minimum)
             if maximum is not None:
@@ -165,11 +169,7 @@ def export_page(
             if continuation:
                 stamp, pk = pagination.decode(f"export-{order_by}", continuation)
                 query = query.where(tuple_(column, Comment.pk) > (datetime.fromisoformat(stamp), pk))
-            order = (column, Comment.pk)
-    if comment_uids is not None:
-        order = (column, Comment.pk)
-    if comment_uids is not None or order_by != "timestamp":
-        query = query.order_by(*order).limit(bindparam("limit"))
+            query = _by_key(query, column)
     comments = list(session.execute(query, params))
     more = len(comments) > limit and comment_uids is None
     comments = comments[:limit]
