@@ -94,15 +94,14 @@ def upload(session: Session, source: Source, records: list[dict]) -> None:
 _OTHER_CONTENT = object()
 
 
-def _upsert_changed(session: Session, source: Source, final: dict[str, dict], stored: dict) -> list:
-    """Write every comment of `final` whose content differs from what is stored
-    (upsert; the last writer wins); returns (pk, external_id, inserted) rows."""
-    if not final:
+def _upsert(session: Session, source: Source, rows: list[dict], postgres: bool) -> list:
+    """Upsert comments, writing only those whose content changed (the last
+    writer wins); returns (pk, external_id, inserted) for the rows written."""
+    if not rows:
         return []
     insert = insert_for(session)
     statement = insert(Comment)
     excluded = statement.excluded
-    postgres = session.bind.dialect.name == "postgresql"
     # On PostgreSQL a row just inserted has xmax 0, an updated one has not:
     # one statement tells new from updated without reading first.
     inserted = sa.literal_column("(xmax = 0)") if postgres else sa.false()
@@ -116,8 +115,7 @@ def _upsert_changed(session: Session, source: Source, final: dict[str, dict], st
         },
         where=Comment.content_hash != excluded.content_hash,
     ).returning(Comment.pk, Comment.external_id, inserted)
-    rows = [r for i, r in final.items() if postgres or stored.get(i) != r["content_hash"]]
-    return session.execute(statement, _rows(source.id, rows, utcnow())).all() if rows else []
+    return session.execute(statement, _rows(source.id, rows, utcnow())).all()
 
 
 def sync(session: Session, source: Source, records: list[dict]) -> dict[str, int]:
@@ -130,20 +128,22 @@ def sync(session: Session, source: Source, records: list[dict]) -> dict[str, int
             repeated.add(record["external_id"])
         final[record["external_id"]] = record
     postgres = session.bind.dialect.name == "postgresql"
-    # PostgreSQL reports new/updated from the upsert itself and only ids that
-    # repeat within the request need their stored content; SQLite (one writer
-    # at a time, always planned on the unique index) reads every id first.
-    stored: dict = _existing_hashes(session, source.id, repeated if postgres else final)
-    written = _upsert_changed(session, source, final, stored)
     if postgres:
-        touched = set()
-        for _, external_id, was_inserted in written:
-            touched.add(external_id)
-            if external_id not in repeated:
-                stored[external_id] = None if was_inserted else _OTHER_CONTENT
+        # The upsert itself tells what was stored before; only ids repeated
+        # within the request need their stored content read first.
+        stored: dict = _existing_hashes(session, source.id, repeated)
+        written = _upsert(session, source, list(final.values()), postgres)
+        outcome = {external_id: was_inserted for _, external_id, was_inserted in written}
         for external_id, record in final.items():
-            if external_id not in touched and external_id not in repeated:
-                stored[external_id] = record["content_hash"]
+            if external_id not in repeated:
+                was_inserted = outcome.get(external_id)
+                stored[external_id] = (record["content_hash"] if was_inserted is None  # unchanged
+                                       else None if was_inserted else _OTHER_CONTENT)
+    else:
+        # One writer at a time, and always planned on the unique index: read every id first.
+        stored = _existing_hashes(session, source.id, final)
+        written = _upsert(session, source, [r for i, r in final.items() if stored.get(i) != r["content_hash"]],
+                          postgres)
     counts = {"new": 0, "updated": 0, "unchanged": 0}
     for record in records:
         previous = stored.get(record["external_id"])

@@ -92,6 +92,10 @@ def test_sync_counts_and_keeps_created_at(admin, source):
     body = ok(sync(admin, [comment(4, thread_id="a"), comment(4, thread_id="b")]))
     assert (body["new"], body["updated"], body["unchanged"]) == (1, 1, 0)
     assert get_one(admin, "c-00004")["thread_id"] == "b"
+    # A stored id repeated: first as stored (unchanged), then changed (updated).
+    body = ok(sync(admin, [comment(1, thread_id="t"), comment(1, thread_id="u"), comment(2)]))
+    assert (body["new"], body["updated"], body["unchanged"]) == (0, 1, 2)
+    assert get_one(admin, "c-00001")["thread_id"] == "u"
 
 
 def test_iteration_pages_in_timestamp_order_with_bounds(admin, source):
