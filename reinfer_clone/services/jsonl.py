@@ -35,7 +35,6 @@ from ..schemas.labellings import Entities, GroupLabelling, Label
 from . import comments as comments_service
 from . import datasets as datasets_service
 from . import labellings as labellings_service
-from . import predictions as predictions_service
 from . import sources as sources_service
 from .labellings import LABEL_SEPARATOR
 
@@ -238,10 +237,8 @@ def client_moon_forms(stored: list | None) -> list | None:
 
 
 def _lines(session: Session, dataset: Dataset, rows, with_predictions: bool) -> list[dict]:
-    pks = [row.pk for row in rows]
-    annotations = labellings_service.annotations_for(session, dataset.id, pks)
-    reviewed = labellings_service.annotated_pks(session, pks)
-    predicted = predictions_service.predicted_labels(session, dataset, pks) if with_predictions else {}
+    annotations, reviewed, predicted = labellings_service.page_annotations(
+        session, dataset, [row.pk for row in rows], with_predictions)
     out = []
     for row in rows:
         annotation = annotations.get(row.pk)
