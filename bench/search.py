@@ -10,9 +10,9 @@ through the service on a database.
   the centre, so members of a topic have cosine ~0.5, as sentence embeddings
   of one topic do). Reports build time, RSS growth, p50/p99 latency
   of 200 queries with k=10 (held-out vectors from the same distribution, no
-  filter) and recall@10 against exact search on 50 of them.
-* `--real M`: the same on M banking77 texts embedded by the real model (an
-  IVF index forced by a low exact limit, so the tuning meets real data).
+  filter) and recall@10 against exact search on the same queries.
+* `--real M`: the same on M banking77 texts embedded by the real model (the
+  quantized index forced by a low exact limit, so the tuning meets real data).
 * `--keyword C`: C comments (banking77 texts, cycled) synced into a scratch
   SQLite database (or `--database-url`), then p50/p99 of 200 keyword queries
   (limit 50) and of 50 semantic queries through the service, after a first
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import banking77_rows  # noqa: E402
 
 QUERIES = 200
-RECALL_QUERIES = 50
+RECALL_QUERIES = QUERIES
 K = 10
 
 
@@ -87,7 +87,7 @@ def bench_index(label: str, vectors: np.ndarray, queries: np.ndarray, exact_limi
     build = time.perf_counter() - started
     gc.collect()
     grown = rss_mb() - before
-    print(f"[{label}] n={n:,} dim={dim}: {index.kind} index, nlist={index.nlist}, nprobe={index.nprobe}")
+    print(f"[{label}] n={n:,} dim={dim}: {index.kind} index, re-rank depth {index.depth}")
     print(f"[{label}] build {build:.1f} s, RSS +{grown:,.0f} MB (vectors alone: {vectors.nbytes / 2**20:,.0f} MB), "
           f"peak RSS so far {peak_rss_mb():,.0f} MB")
     index.search(queries[0], K)  # warm-up

@@ -1,23 +1,37 @@
 """A nearest-neighbour index of (id -> L2-normalised vector), by cosine similarity.
 
-Exact search (an `IndexFlatIP` in an `IndexIDMap2`) while the index is small;
-above `EXACT_LIMIT` vectors an inverted-file index (`IndexIVFFlat`, about
-4·sqrt(n) lists) whose `nprobe` is tuned at each build, on a sample of the
-stored vectors, for recall@10 of at least `TARGET_RECALL` against exact search.
-The IVF index is retrained once it has doubled (or halved) since it was built,
-so its lists stay balanced while comments keep arriving; it goes back to exact
-search when it shrinks well below the limit. A build holds the lock, so searches
-wait for it: for a million 384-d vectors on two cores, about a minute on
-clustered data and 3.5 minutes on uniform random data, where recall needs
-most lists probed (bench/search.py).
+The float32 vectors are kept once, in rows of fixed-size blocks (growing never
+copies what is stored), with a row -> id array, an id -> row dict and a
+live-row mask: replacing or removing a vector only marks its old row dead, and
+the rows are compacted once dead ones are a quarter of them.
 
-Vectors are stored once, inside faiss (IVF lists hold the raw float32 rows),
-and read back out of it for a rebuild; beside them, a Python set of the ids
-(for replace-on-add and `allowed`). A million 384-d vectors take about 2 GB.
+Exact search (one matrix-vector product over the rows) while the index is
+small. Above `EXACT_LIMIT` live vectors, two steps:
+
+1. a product quantizer with 4-bit codes (faiss `IndexPQFastScan`, one
+   sub-quantizer per 4 dimensions: 48 bytes per 384-d vector) ranks every row
+   by approximate similarity; its SIMD scan reads 48 MB for a million vectors,
+   a few milliseconds on one core, whatever the shape of the data;
+2. the best `depth` of those are scored exactly from the float32 rows, and the
+   best k of those are returned, with exact similarities.
+
+`depth` is tuned at each build, on a sample of the stored vectors, for
+recall@10 of at least `TARGET_RECALL` against exact search (a result as
+similar as the true 10th counts, so exact duplicates are interchangeable), and
+deepens in proportion to k. Uniform random vectors, where every neighbour is
+nearly as far as any other, need the deepest re-rank (about 7,000 of a
+million); clustered ones, as sentence embeddings are, a few hundred at most.
+New rows are encoded as they arrive (the codebooks stay); the quantizer is
+retrained once the index has doubled or halved since it was built, and dropped
+when the index shrinks well below the limit. A build holds the lock, so
+searches wait for it: 6 to 11 s for a million vectors on two cores
+(bench/search.py). Equal scores come back in id order from exact search; from
+the quantizer, which of several duplicates comes back is its own.
 
 Thread-safe: one lock serialises every call. `allowed` restricts a search to
-some ids: small sets are searched exactly over their own vectors, large ones
-with faiss's id selector (and, on IVF, more lists probed in proportion).
+some ids: small sets are scored exactly over their own rows; large ones are
+ranked by the quantizer as deep as needed to meet as many allowed rows, then
+re-ranked.
 """
 from __future__ import annotations
 
@@ -29,17 +43,21 @@ import faiss
 import numpy as np
 
 EXACT_LIMIT = 50_000
-TARGET_RECALL = 0.95
+TARGET_RECALL = 0.97
 # Recall is tuned at this depth, on this many sample queries.
 TUNE_K = 10
 TUNE_QUERIES = 256
-# k-means sees this many vectors per list at most: enough for stable
-# centroids, and it bounds the training time for large indexes.
-TRAIN_PER_LIST = 40
-# Lloyd iterations of that k-means (faiss defaults to 25; lists barely change after 10).
-KMEANS_ITERATIONS = 10
-# An `allowed` set this small is searched exactly, over its own vectors.
+# The quantizer's codebooks are trained on at most this many vectors.
+TRAIN_SAMPLE = 65_536
+# An `allowed` set this small is scored exactly, over its own rows.
 BRUTE_FORCE_LIMIT = 20_000
+# Rows are compacted once this share of them is dead.
+DEAD_SHARE = 0.25
+# The tuned re-rank depth stops here: a deeper one would cost more than the
+# product quantizer saves (about 100 MB of rows read per query).
+MAX_DEPTH = 1 << 16
+BLOCK_SHIFT = 15  # 32,768 rows a block: 48 MB at 384 dimensions
+NO_SCORE = np.float32(-np.inf)
 
 
 def _as_ids(ids: Iterable[int]) -> np.ndarray:
@@ -62,12 +80,72 @@ def _normalised(vectors, dimension: int) -> np.ndarray:
 
 
 def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Best k of scores (1-d), ties by smaller id."""
+    """Best k of scores (1-d), ties by smaller id; -inf scores are no hits."""
     if len(ids) > k:
         part = np.argpartition(-scores, k - 1)[:k]
         scores, ids = scores[part], ids[part]
     order = np.lexsort((ids, -scores))
-    return [(int(ids[i]), float(scores[i])) for i in order]
+    return [(int(ids[i]), float(scores[i])) for i in order if scores[i] != NO_SCORE]
+
+
+def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
+    grown = np.zeros(capacity, dtype=array.dtype)
+    grown[:len(array)] = array
+    return grown
+
+
+def _sub_quantizers(dimension: int) -> int:
+    """One 4-bit sub-quantizer per 4 dimensions where they divide evenly."""
+    for width in (4, 2, 1):
+        if dimension % width == 0:
+            return dimension // width
+    return dimension
+
+
+class _Rows:
+    """Append-only float32 rows in blocks of 2**BLOCK_SHIFT."""
+
+    def __init__(self, dimension: int):
+        self.dimension = dimension
+        self.blocks: list[np.ndarray] = []
+        self.n = 0
+
+    def append(self, vectors: np.ndarray) -> np.ndarray:
+        """Stores the vectors; returns their row numbers."""
+        first = self.n
+        size = 1 << BLOCK_SHIFT
+        at = 0
+        while at < len(vectors):
+            block, offset = divmod(self.n, size)
+            if block == len(self.blocks):
+                self.blocks.append(np.empty((size, self.dimension), dtype=np.float32))
+            count = min(size - offset, len(vectors) - at)
+            self.blocks[block][offset:offset + count] = vectors[at:at + count]
+            at += count
+            self.n += count
+        return np.arange(first, self.n, dtype=np.int64)
+
+    def filled(self):
+        """(first row, stored rows) of each block, in order."""
+        size = 1 << BLOCK_SHIFT
+        for number, block in enumerate(self.blocks):
+            yield number * size, block[:min(size, self.n - number * size)]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of these rows, in their order."""
+        out = np.empty((len(rows), self.dimension), dtype=np.float32)
+        blocks = rows >> BLOCK_SHIFT
+        offsets = rows & ((1 << BLOCK_SHIFT) - 1)
+        for number in np.unique(blocks).tolist():
+            where = blocks == number
+            out[where] = self.blocks[number][offsets[where]]
+        return out
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """query · every row."""
+        if not self.n:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate([block @ query for _, block in self.filled()])
 
 
 class VectorIndex:
@@ -75,29 +153,42 @@ class VectorIndex:
         self.dimension = int(dimension)
         self.exact_limit = int(exact_limit)
         self._lock = threading.Lock()
-        self._ids: set[int] = set()
-        self._index = self._flat()
-        # IVF only: the size it was trained at, and its tuned nprobe.
+        self._reset()
+
+    def _reset(self) -> None:
+        self._rows = _Rows(self.dimension)
+        self._row_ids = np.zeros(0, dtype=np.int64)  # by row; capacity grows by doubling
+        self._alive = np.zeros(0, dtype=bool)
+        self._where: dict[int, int] = {}  # id -> row
+        self._dead = 0
+        self._quantizer = None
+        # The quantizer only: the size it was trained at, and the tuned re-rank depth.
         self._trained_size = 0
-        self.nprobe = 0
+        self.depth = 0
 
     # --- state ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._ids)
+            return len(self._where)
 
     def __contains__(self, id_) -> bool:
         with self._lock:
-            return int(id_) in self._ids
+            return int(id_) in self._where
 
     @property
     def kind(self) -> str:
-        return "ivf" if self._trained_size else "exact"
+        return "pq" if self._quantizer is not None else "exact"
 
     @property
-    def nlist(self) -> int:
-        return self._index.nlist if self._trained_size else 0
+    def stored(self) -> int:
+        """Rows held, dead ones (replaced or removed, not yet compacted) included."""
+        return self._rows.n
+
+    @property
+    def trained_size(self) -> int:
+        """How many vectors the quantizer was trained at (0: exact search)."""
+        return self._trained_size
 
     # --- updates -------------------------------------------------------------------------
 
@@ -115,39 +206,32 @@ class VectorIndex:
             keep = np.sort(len(ids) - 1 - last)
             ids, vectors = ids[keep], vectors[keep]
         with self._lock:
-            self._remove([i for i in ids.tolist() if i in self._ids])
-            if not self._trained_size and len(self._ids) + len(ids) > self.exact_limit:
-                # Straight to IVF: never hold a large batch in a flat index first.
-                stored_ids, stored = self._contents()
-                if len(stored_ids):
-                    ids, vectors = np.concatenate([stored_ids, ids]), np.concatenate([stored, vectors])
-                del stored
-                self._build_ivf(ids, vectors)
-            else:
-                self._index.add_with_ids(vectors, ids)
-            self._ids.update(ids.tolist())
+            self._forget(ids.tolist())
+            rows = self._rows.append(vectors)
+            if len(self._row_ids) < self._rows.n:
+                capacity = max(self._rows.n, 2 * len(self._row_ids))
+                self._row_ids = _grown(self._row_ids, capacity)
+                self._alive = _grown(self._alive, capacity)
+            self._row_ids[rows] = ids
+            self._alive[rows] = True
+            self._where.update(zip(ids.tolist(), rows.tolist()))
+            if self._quantizer is not None:
+                # Rows and quantizer labels are both numbered in order of arrival.
+                self._quantizer.add(vectors)
             self._maybe_rebuild()
 
     def remove(self, ids) -> int:
         """Remove the ids that are present; returns how many were."""
         with self._lock:
-            present = [i for i in _as_ids(ids).tolist() if i in self._ids]
-            self._remove(present)
+            removed = self._forget(_as_ids(ids).tolist())
             self._maybe_rebuild()
-            return len(present)
+            return removed
 
-    def _remove(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        array = np.ascontiguousarray(np.array(ids, dtype=np.int64))
-        if self._trained_size:
-            # An IVF direct map (a hashtable) removes only by an explicit id array,
-            # which it looks up; a flat index tests every row, so give it a hash set.
-            selector = faiss.IDSelectorArray(len(array), faiss.swig_ptr(array))
-        else:
-            selector = faiss.IDSelectorBatch(len(array), faiss.swig_ptr(array))
-        self._index.remove_ids(selector)
-        self._ids.difference_update(ids)
+    def _forget(self, ids: list[int]) -> int:
+        rows = [row for row in map(self._where.pop, ids, [None] * len(ids)) if row is not None]
+        self._alive[rows] = False
+        self._dead += len(rows)
+        return len(rows)
 
     # --- search --------------------------------------------------------------------------
 
@@ -161,130 +245,154 @@ class VectorIndex:
             return []
         with self._lock:
             if allowed is None:
-                return self._search(query, min(k, len(self._ids)), None, self.nprobe)
-            wanted = [i for i in allowed if i in self._ids] if len(allowed) < len(self._ids) else \
-                [i for i in self._ids if i in allowed]
-            if not wanted:
+                if self._quantizer is None:
+                    scores = self._rows.scores(query[0])
+                    scores[~self._alive[:self._rows.n]] = NO_SCORE
+                    return _top(scores, self._row_ids[:self._rows.n], k)
+                return self._ranked(query, k, self._depth_for(k), None)
+            where = self._where
+            if len(allowed) < len(where):
+                rows = [row for row in map(where.get, allowed) if row is not None]
+            else:
+                rows = [row for id_, row in where.items() if id_ in allowed]
+            if not rows:
                 return []
-            if len(wanted) <= BRUTE_FORCE_LIMIT:
-                ids = np.array(wanted, dtype=np.int64)
-                scores = self._index.reconstruct_batch(ids) @ query[0]
-                return _top(scores, ids, k)
-            k = min(k, len(wanted))
-            array = np.ascontiguousarray(np.array(wanted, dtype=np.int64))
-            selector = faiss.IDSelectorBatch(len(array), faiss.swig_ptr(array))
-            # Fewer allowed ids per list: probe more lists to see as many candidates.
-            share = len(wanted) / len(self._ids)
-            nprobe = min(self.nlist, math.ceil(self.nprobe / share)) if self._trained_size else 0
-            found = self._search(query, k, selector, nprobe)
-            if len(found) < k and self._trained_size and nprobe < self.nlist:
-                found = self._search(query, k, selector, self.nlist)
+            rows = np.array(rows, dtype=np.int64)
+            if len(rows) <= BRUTE_FORCE_LIMIT:
+                return _top(self._rows.take(rows) @ query[0], self._row_ids[rows], k)
+            if self._quantizer is None:
+                return self._exact_among(query, rows, k)
+            # Allowed rows are this share of the ranking: rank deeper to meet as many.
+            depth = self._depth_for(k)
+            reach = min(self._rows.n, math.ceil(depth * len(where) / len(rows)))
+            mask = np.zeros(self._rows.n, dtype=bool)
+            mask[rows] = True
+            found = self._ranked(query, k, reach, mask, depth)
+            if len(found) < min(k, len(rows)) and reach < self._rows.n:
+                return self._exact_among(query, rows, k)
             return found
 
-    def _search(self, query, k, selector, nprobe) -> list[tuple[int, float]]:
-        if k <= 0:
-            return []
-        if self._trained_size:
-            params = faiss.SearchParametersIVF(nprobe=max(1, nprobe))
-        else:
-            params = faiss.SearchParameters()
-        if selector is not None:
-            params.sel = selector
-        scores, ids = self._index.search(query, k, params=params)
-        # Equal scores (duplicate texts are common) in id order, as `_top` does.
-        return sorted(((int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0), key=lambda h: (-h[1], h[0]))
+    def _exact_among(self, query, rows: np.ndarray, k: int) -> list[tuple[int, float]]:
+        # Scored in place, block by block: a large set of rows is not copied out.
+        return _top(self._rows.scores(query[0])[rows], self._row_ids[rows], k)
+
+    def _depth_for(self, k: int) -> int:
+        # Dead rows still hold places in the quantizer's ranking.
+        depth = self.depth * max(k, TUNE_K) / TUNE_K * self._rows.n / max(1, len(self._where))
+        return min(self._rows.n, math.ceil(depth))
+
+    def _ranked(self, query, k: int, reach: int, mask, keep: int | None = None) -> list[tuple[int, float]]:
+        """The best `reach` rows by the quantizer, those in `mask` (live ones when
+        None), the first `keep` of them scored exactly, and the best k of those."""
+        _, rows = self._quantizer.search(query, reach)
+        rows = rows[0]
+        rows = rows[rows >= 0]
+        rows = rows[(self._alive if mask is None else mask)[rows]]
+        if keep is not None:
+            rows = rows[:keep]
+        return _top(self._rows.take(rows) @ query[0], self._row_ids[rows], k)
 
     # --- building ------------------------------------------------------------------------
 
-    def _flat(self):
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
-
-    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every (id, vector) stored, read back out of faiss."""
-        index, d = self._index, self.dimension
-        if not self._trained_size:
-            n = index.ntotal
-            if n == 0:
-                return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
-            flat = faiss.downcast_index(index.index)
-            vectors = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d).copy()
-            return faiss.vector_to_array(index.id_map).copy(), vectors
-        lists = index.invlists
-        all_ids = np.empty(index.ntotal, dtype=np.int64)
-        all_vectors = np.empty((index.ntotal, d), dtype=np.float32)
-        at = 0
-        for number in range(index.nlist):
-            size = lists.list_size(number)
-            if size:
-                all_ids[at:at + size] = faiss.rev_swig_ptr(lists.get_ids(number), size)
-                codes = faiss.rev_swig_ptr(lists.get_codes(number), size * index.code_size)
-                all_vectors[at:at + size] = codes.view(np.float32).reshape(size, d)
-                at += size
-        return all_ids, all_vectors
-
     def _maybe_rebuild(self) -> None:
-        n = len(self._ids)
-        if not self._trained_size:
-            if n > self.exact_limit:
-                self._build_ivf(*self._contents())
-        elif n <= self.exact_limit // 2:
-            ids, vectors = self._contents()
-            self._index, self._trained_size, self.nprobe = self._flat(), 0, 0
-            self._index.add_with_ids(vectors, ids)
-        elif n >= 2 * self._trained_size or 2 * n <= self._trained_size:
-            self._build_ivf(*self._contents())
+        live = len(self._where)
+        if self._dead and self._dead >= DEAD_SHARE * self._rows.n:
+            self._compact()
+        if self._quantizer is None:
+            if live > self.exact_limit:
+                self._build()
+        elif live <= self.exact_limit // 2:
+            self._quantizer, self._trained_size, self.depth = None, 0, 0
+        elif live >= 2 * self._trained_size or 2 * live <= self._trained_size:
+            self._build()
 
-    def _build_ivf(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Replace the index by an IVF one trained on (a sample of) these vectors."""
-        n = len(ids)
-        nlist = max(1, int(round(4 * math.sqrt(n))))
+    def _compact(self) -> None:
+        """Live rows only, renumbered in order; each old block is let go once copied."""
+        old_rows, old_ids, old_alive = self._rows, self._row_ids, self._alive
+        self._rows = _Rows(self.dimension)
+        ids = []
+        for number, (first, block) in enumerate(old_rows.filled()):
+            alive = old_alive[first:first + len(block)]
+            self._rows.append(block[alive])
+            ids.append(old_ids[first:first + len(block)][alive])
+            old_rows.blocks[number] = None
+        self._row_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        self._alive = np.ones(len(self._row_ids), dtype=bool)
+        self._where = dict(zip(self._row_ids.tolist(), range(len(self._row_ids))))
+        self._dead = 0
+        if self._quantizer is not None:
+            self._quantizer = None  # its labels were the old row numbers: rebuilt by the caller
+            self._trained_size = 0
+
+    def _build(self) -> None:
+        """A quantizer trained on (a sample of) the live rows, holding every row."""
+        n = self._rows.n
         rng = np.random.default_rng(n)
-        sample = vectors[rng.choice(n, min(n, TRAIN_PER_LIST * nlist), replace=False)]
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dimension), self.dimension, nlist,
-                                   faiss.METRIC_INNER_PRODUCT)
-        index.cp.min_points_per_centroid = 1  # the sample is sized on purpose: no warning
-        index.cp.niter = KMEANS_ITERATIONS
-        index.train(sample)
+        live_rows = np.flatnonzero(self._alive[:n])
+        sample = self._rows.take(np.sort(rng.choice(live_rows, min(len(live_rows), TRAIN_SAMPLE), replace=False)))
+        quantizer = faiss.IndexPQFastScan(self.dimension, _sub_quantizers(self.dimension), 4,
+                                          faiss.METRIC_INNER_PRODUCT)
+        quantizer.train(sample)
         del sample
-        # Ids are comment keys, not 0..n-1: remove and reconstruct need a hashtable.
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        # The old index goes before the vectors are copied in: two copies at most.
-        self._index = None
-        index.add_with_ids(vectors, ids)
-        self._index, self._trained_size = index, n
-        self.nprobe = self._tune(index, ids, vectors, rng)
+        for _, block in self._rows.filled():
+            quantizer.add(block)
+        self._quantizer, self._trained_size = quantizer, len(live_rows)
+        self.depth = self._tune(live_rows, rng)
 
-    def _tune(self, index, ids, vectors, rng) -> int:
-        """The smallest nprobe whose recall@10 on sample queries (stored vectors,
-        themselves left out) reaches the target, by bisection."""
-        n = len(ids)
+    def _tune(self, live_rows: np.ndarray, rng) -> int:
+        """The smallest re-rank depth whose recall@10 on sample queries (stored
+        vectors, themselves left out) reaches the target, by bisection; at most
+        `MAX_DEPTH`. A hit is any result as similar as the 10th true neighbour,
+        so exact duplicates (common among comments) count whichever of them
+        comes back."""
+        n = len(live_rows)
         k = min(TUNE_K, n - 1)
         if k <= 0:
             return 1
-        rows = rng.choice(n, min(n, TUNE_QUERIES), replace=False)
-        queries = vectors[rows]
-        truth = []
-        for start in range(0, len(rows), 32):  # 32 score rows at a time bound the memory
-            scores = queries[start:start + 32] @ vectors.T
-            scores[np.arange(len(scores)), rows[start:start + 32]] = -np.inf
-            truth.extend(set(ids[top].tolist()) for top in np.argpartition(-scores, k - 1, axis=1)[:, :k])
-        own = ids[rows].tolist()
+        own = np.sort(rng.choice(live_rows, min(n, TUNE_QUERIES), replace=False))
+        queries = self._rows.take(own)
+        alive = self._alive[:self._rows.n].copy()
+        # Rounding: the same pair scores a little differently in a product of
+        # another shape.
+        kth = self._kth_scores(queries, own, k, alive) - 1e-5
+        limit = min(self._rows.n, MAX_DEPTH)
+        reach = min(limit, 1024)
+        while True:
+            _, ranked = self._quantizer.search(queries, reach)
+            # Exact scores of each query's ranked rows (self and dead rows: none).
+            scores = np.full(ranked.shape, NO_SCORE, dtype=np.float32)
+            for q, rows in enumerate(ranked):
+                valid = (rows >= 0) & (rows != own[q])
+                valid[valid] = alive[rows[valid]]
+                scores[q, valid] = self._rows.take(rows[valid]) @ queries[q]
 
-        def recall(nprobe: int) -> float:
-            _, found = index.search(queries, k + 1, params=faiss.SearchParametersIVF(nprobe=nprobe))
-            hits = 0
-            for true, got, self_id in zip(truth, found, own):
-                got = [i for i in got.tolist() if i != self_id][:k]
-                hits += len(true.intersection(got))
-            return hits / (k * len(truth))
+            def recall(depth: int) -> float:
+                top = np.partition(scores[:, :depth], depth - k, axis=1)[:, depth - k:] if depth > k \
+                    else scores[:, :depth]
+                return float(np.count_nonzero(top >= kth[:, None])) / (k * len(own))
 
-        low, high = 0, 1  # recall(low) is below target, recall(high) unknown
-        while high < index.nlist and recall(high) < TARGET_RECALL:
-            low, high = high, min(index.nlist, high * 2)
-        while high - low > 1:
+            if reach == limit or recall(reach) >= TARGET_RECALL:
+                break
+            reach = min(limit, reach * 4)
+        low, high = 0, reach  # recall(low) is below target (or low is 0), recall(high) meets it
+        while high - low > max(1, high // 64):
             middle = (low + high) // 2
-            if recall(middle) >= TARGET_RECALL:
+            if middle >= k and recall(middle) >= TARGET_RECALL:
                 high = middle
             else:
                 low = middle
-        return high
+        return max(high, k)
+
+    def _kth_scores(self, queries, own, k, alive) -> np.ndarray:
+        """Each query's k-th best exact score among live rows, itself left out."""
+        best = np.full((len(queries), 0), NO_SCORE, dtype=np.float32)
+        for first, block in self._rows.filled():
+            scores = queries @ block.T
+            scores[:, ~alive[first:first + len(block)]] = NO_SCORE
+            inside = (own >= first) & (own < first + len(block))
+            scores[np.flatnonzero(inside), own[inside] - first] = NO_SCORE
+            take = min(k, len(block))
+            best = np.concatenate([best, np.partition(scores, len(block) - take, axis=1)[:, len(block) - take:]], axis=1)
+            if best.shape[1] > k:
+                best = np.partition(best, best.shape[1] - k, axis=1)[:, best.shape[1] - k:]
+        return best.min(axis=1)

@@ -78,7 +78,7 @@ def test_add_replaces_and_remove_forgets():
 
 @pytest.mark.parametrize("brute_force_limit", [10**6, 5])
 def test_allowed_restricts_the_search(monkeypatch, brute_force_limit):
-    # Small sets are searched over their own vectors, large ones with faiss's selector.
+    # Small sets are scored over their own rows, large ones over every row.
     monkeypatch.setattr(vector_index, "BRUTE_FORCE_LIMIT", brute_force_limit)
     rng = np.random.default_rng(3)
     vectors = unit(rng.standard_normal((400, D)))
@@ -93,31 +93,102 @@ def test_allowed_restricts_the_search(monkeypatch, brute_force_limit):
     assert index.search(query, 5, allowed={10_000}) == []
 
 
-def test_ivf_above_the_limit_keeps_recall_and_rebuilds_as_it_grows_and_shrinks():
+def assert_exact_scores(found, vectors, ids, query):
+    """Whatever the index, the similarities it returns are exact."""
+    by_id = dict(zip(ids, unit(np.asarray(vectors, dtype=np.float64)) @ (query / np.linalg.norm(query))))
+    assert [s for _, s in found] == pytest.approx([by_id[i] for i, _ in found], abs=1e-5)
+
+
+def test_quantizer_above_the_limit_keeps_recall_and_rebuilds_as_it_grows_and_shrinks():
     data = clustered(6050, seed=4)
     vectors, queries = data[:6000], data[6000:]  # held-out queries from the same distribution
     index = VectorIndex(D, exact_limit=1000)
     index.add(range(1500), vectors[:1500])
-    assert index.kind == "ivf" and index.nlist == round(4 * np.sqrt(1500))
-    assert 1 <= index.nprobe <= index.nlist
+    assert index.kind == "pq" and index.trained_size == 1500
+    assert 10 <= index.depth < 1500
     assert recall(index, vectors[:1500], range(1500), queries) >= 0.9
-    # Doubled: retrained with more lists.
-    index.add(range(1500, 6000), vectors[1500:])
-    assert index.nlist == round(4 * np.sqrt(6000))
+    # Grown by a third: new vectors are encoded with the same codebooks.
+    index.add(range(1500, 2000), vectors[1500:2000])
+    assert index.trained_size == 1500 and 1700 in {i for i, _ in index.search(vectors[1700], 1)}
+    # Doubled: retrained.
+    index.add(range(2000, 6000), vectors[2000:])
+    assert index.trained_size == 6000
     assert recall(index, vectors, range(6000), queries) >= 0.9
-    # Updates, removals and allowed sets work on IVF too.
+    assert_exact_scores(index.search(queries[0], 10), vectors, list(range(6000)), queries[0])
+    # Updates, removals and allowed sets work on the quantizer too.
     index.add([0], vectors[1:2])
     assert {i for i, _ in index.search(vectors[1], 2)} == {0, 1}
     assert index.remove(range(100, 200)) == 100
     assert set(range(100, 200)).isdisjoint(i for i, _ in index.search(vectors[150], 50))
     allowed = set(range(3000, 3020))
     assert_same(index.search(queries[0], 5, allowed=allowed), exact(vectors, range(6000), queries[0], 5, allowed))
-    # Shrunk well below the limit: exact again, from the vectors faiss held.
+    # Shrunk well below the limit: exact again, over the rows kept.
     index.remove(range(400, 6000))
-    assert index.kind == "exact" and len(index) == 300
+    assert index.kind == "exact" and len(index) == 300 and index.stored == 300
     kept = [0] + list(range(1, 100)) + list(range(200, 400))
     kept_vectors = np.concatenate([vectors[1:2], vectors[1:100], vectors[200:400]])
     assert_same(index.search(queries[1], 10), exact(kept_vectors, kept, queries[1], 10))
+
+
+def test_quantizer_keeps_recall_on_uniform_random_vectors():
+    # No neighbourhoods to find: the re-rank has to go deepest here.
+    rng = np.random.default_rng(6)
+    data = unit(rng.standard_normal((4050, D)))
+    vectors, queries = data[:4000], data[4000:]
+    index = VectorIndex(D, exact_limit=1000)
+    index.add(range(4000), vectors)
+    assert index.kind == "pq"
+    assert recall(index, vectors, range(4000), queries) >= 0.9
+    for query in queries[:5]:
+        assert_exact_scores(index.search(query, 10), vectors, list(range(4000)), query)
+
+
+def test_exact_duplicates_need_no_deep_rerank():
+    # Comments repeat (auto-replies, "thanks"): any of a vector's duplicates is as good
+    # a neighbour as another, so tuning must not chase one particular set of them.
+    rng = np.random.default_rng(9)
+    texts = unit(rng.standard_normal((100, D)))
+    index = VectorIndex(D, exact_limit=1000)
+    index.add(range(3000), np.repeat(texts, 30, axis=0))
+    assert index.kind == "pq" and index.depth <= 50
+    found = index.search(texts[4], 10)
+    assert len(found) == 10 and {i // 30 for i, _ in found} == {4}
+    assert all(s == pytest.approx(1.0, abs=1e-5) for _, s in found)
+
+
+def test_large_allowed_sets_on_the_quantizer(monkeypatch):
+    monkeypatch.setattr(vector_index, "BRUTE_FORCE_LIMIT", 50)
+    data = clustered(3000, seed=7)
+    index = VectorIndex(D, exact_limit=1000)
+    index.add(range(3000), data)
+    rng = np.random.default_rng(7)
+    for share in (0.5, 0.05):
+        allowed = set(rng.choice(3000, int(3000 * share), replace=False).tolist())
+        hits = 0
+        for query in data[:20]:
+            found = index.search(query, 10, allowed=allowed)
+            assert len(found) == 10 and {i for i, _ in found} <= allowed
+            hits += len({i for i, _ in exact(data, range(3000), query, 10, allowed)} & {i for i, _ in found})
+        assert hits / 200 >= 0.9
+
+
+def test_replaced_and_removed_rows_are_compacted():
+    rng = np.random.default_rng(8)
+    index = VectorIndex(D, exact_limit=1000)
+    vectors = unit(rng.standard_normal((1200, D)))
+    index.add(range(1200), vectors)
+    assert index.kind == "pq" and index.stored == 1200
+    latest = vectors.copy()
+    for _ in range(3):  # every vector replaced three times over
+        latest = unit(rng.standard_normal((1200, D)))
+        for start in range(0, 1200, 100):
+            index.add(range(start, start + 100), latest[start:start + 100])
+    assert len(index) == 1200 and index.stored < 1200 * 1.5
+    assert recall(index, latest, range(1200), latest[:20]) >= 0.9
+    assert index.search(latest[7], 1)[0] == (7, pytest.approx(1.0, abs=1e-5))
+    index.remove(range(0, 1200, 2))
+    assert len(index) == 600 and index.kind == "exact" and index.stored < 900
+    assert_same(index.search(latest[3], 10), exact(latest[1::2], range(1, 1200, 2), latest[3], 10))
 
 
 def test_bad_input_is_refused():
@@ -159,7 +230,7 @@ def test_concurrent_adds_removes_and_searches():
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(index) == 4000 - 40 and index.kind == "ivf"
+    assert len(index) == 4000 - 40 and index.kind == "pq"
     removed = set(range(0, 4000, 100))
     assert removed.isdisjoint(i for i, _ in index.search(data[100], 100))
     assert index.search(data[101], 1)[0][0] == 101
