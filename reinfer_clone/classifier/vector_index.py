@@ -290,6 +290,10 @@ class VectorIndex:
         rows = rows[(self._alive if mask is None else mask)[rows]]
         if keep is not None:
             rows = rows[:keep]
+        if len(rows) > self._rows.n // 4:
+            # A large k re-ranks much of the index: score every row in place rather
+            # than copy that many out.
+            return self._exact_among(query, rows, k)
         return _top(self._rows.take(rows) @ query[0], self._row_ids[rows], k)
 
     # --- building ------------------------------------------------------------------------

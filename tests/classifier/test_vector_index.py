@@ -234,3 +234,14 @@ def test_concurrent_adds_removes_and_searches():
     removed = set(range(0, 4000, 100))
     assert removed.isdisjoint(i for i, _ in index.search(data[100], 100))
     assert index.search(data[101], 1)[0][0] == 101
+
+
+def test_a_k_as_large_as_the_index_on_the_quantizer():
+    rng = np.random.default_rng(10)
+    vectors = unit(rng.standard_normal((1500, D)))
+    index = VectorIndex(D, exact_limit=1000)
+    index.add(range(1500), vectors)
+    assert index.kind == "pq"
+    query = rng.standard_normal(D)
+    assert_same(index.search(query, 1500), exact(vectors, range(1500), query, 1500))
+    assert_same(index.search(query, 600), exact(vectors, range(1500), query, 600))
