@@ -3,7 +3,7 @@ from flask import Blueprint
 
 from ..schemas.search import SearchRequest
 from ..services import search
-from ..services.comment_filter import CommentFilter
+from ..services.query import Selection
 from .support import db, load, ok, readable_dataset, requires
 
 bp = Blueprint("search", __name__, url_prefix="/api/_private/datasets")
@@ -14,6 +14,6 @@ bp = Blueprint("search", __name__, url_prefix="/api/_private/datasets")
 def search_comments(project, name):
     body = load(SearchRequest())
     dataset = readable_dataset(project, name)
-    comment_filter = CommentFilter.from_loaded(body["filter"], "filter")
-    results = search.search_dataset(db(), dataset, body["query"], body["kind"], body["limit"], comment_filter)
+    selection = Selection.of(body["filter"], body["attribute_filters"])
+    results = search.search_dataset(db(), dataset, body["query"], body["kind"], body["limit"], selection)
     return ok(results=results)

@@ -166,7 +166,7 @@ class Order(Schema):
             raise ValidationError("Order 'sample' needs a seed.", "seed")
 
 
-def _attribute_filters(**kwargs):
+def attribute_filters_field(**kwargs):
     return fields.List(fields.Nested(AttributeFilter), load_default=list, allow_none=True, **kwargs)
 
 
@@ -176,7 +176,7 @@ class QueryRequest(Schema):
     order = fields.Nested(Order, load_default=lambda: {"kind": "recent"})
     limit = StrictInteger(allow_none=True, validate=validate.Range(min=1))
     continuation = String(allow_none=True)
-    attribute_filters = _attribute_filters()
+    attribute_filters = attribute_filters_field()
     search = String(allow_none=True)
 
 
@@ -188,7 +188,7 @@ class RecentRequest(Schema):
 
 class StatisticsRequest(Schema):
     comment_filter = fields.Nested(CommentFilter, load_default=dict, allow_none=True)
-    attribute_filters = _attribute_filters()
+    attribute_filters = attribute_filters_field()
     label_timeseries = StrictBoolean(load_default=False)
     # Accepted for the client's sake; there are no label properties to chart.
     label_property_timeseries = StrictBoolean(load_default=False)
@@ -199,4 +199,4 @@ class StatisticsRequest(Schema):
 
 class SummaryRequest(Schema):
     filter = fields.Nested(CommentFilter, load_default=dict, allow_none=True)
-    attribute_filters = _attribute_filters()
+    attribute_filters = attribute_filters_field()

@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate
 
 from .fields import Schema, StrictInteger, String, one_of
-from .query import CommentFilter
+from .query import CommentFilter, attribute_filters_field
 
 KEYWORD = "keyword"
 SEMANTIC = "semantic"
@@ -30,3 +30,5 @@ class SearchRequest(Schema):
     kind = String(load_default=KEYWORD, validate=one_of(KINDS))
     limit = StrictInteger(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     filter = fields.Nested(CommentFilter, load_default=dict, allow_none=True)
+    # As on the query route: assigned or predicted labels, attachments.
+    attribute_filters = attribute_filters_field()

@@ -131,7 +131,7 @@ class Selection:
         return not self.search or any(self.search in text.casefold() for text in _texts(row.messages))
 
 
-class _Tester:
+class RowTester:
     """Keeps the rows of a batch that pass the Python-side tests."""
 
     def __init__(self, session: Session, dataset: Dataset | None, selection: Selection):
@@ -281,7 +281,7 @@ def page(session: Session, dataset: Dataset, selection: Selection, order: dict,
     """One page of AnnotatedComments and the continuation, present iff more match."""
     limit = _limit(limit, MAX_LIMIT)
     plan = _plan(session, dataset, selection, order, continuation)
-    tester = _Tester(session, dataset, selection)
+    tester = RowTester(session, dataset, selection)
     rows: list = []
     for batch in plan.batches(session, _batch_size(selection, limit)):
         rows.extend(tester.keep(batch))
@@ -319,7 +319,7 @@ def _csv_lines(bind, dataset: Dataset, selection: Selection, plan: _Plan, limit:
                label_names: list[str]) -> Iterator[str]:
     yield _csv_text([[*CSV_COLUMNS, *label_names]])
     with Session(bind) as session:
-        tester = _Tester(session, dataset, selection)
+        tester = RowTester(session, dataset, selection)
         model = latest_version(session, dataset.id)
         left = limit
         for batch in plan.batches(session, min(_batch_size(selection, limit), 2048)):
@@ -365,7 +365,7 @@ def _period(stamp: datetime, resolution: str) -> str:
 def _matching(session: Session, dataset: Dataset | None, selection: Selection, conditions: list,
               columns) -> Iterator[list]:
     """Every matching comment, a batch at a time (in no order a caller may rely on)."""
-    tester = _Tester(session, dataset, selection)
+    tester = RowTester(session, dataset, selection)
     for batch in _Plan(conditions).batches(session, SCAN_BATCH, ALL_COLUMNS if selection.tests_rows else columns):
         kept = tester.keep(batch)
         if kept:

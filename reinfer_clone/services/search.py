@@ -69,6 +69,7 @@ from ..schemas.search import KEYWORD, SEMANTIC
 from . import ml
 from .comment_filter import CommentFilter
 from .labellings import annotated
+from .query import RowTester, Selection
 
 # Tables of the keyword index: not ORM models (migration 0006 makes them).
 INDEX_TABLES = ("comment_search", "comment_fts")
@@ -387,19 +388,22 @@ def forget_vectors() -> None:
 # --- search within a dataset ----------------------------------------------------------------
 
 def search_dataset(session: Session, dataset: Dataset, query: str, kind: str, limit: int,
-                   comment_filter: CommentFilter) -> list[dict]:
+                   selection: Selection) -> list[dict]:
     """AnnotatedComments, each with its `score`, of the `limit` best matches of
-    `query` among the dataset's comments that pass `comment_filter`.
+    `query` among the dataset's comments that pass `selection` (its comment
+    filter and attribute filters, as the query route reads them).
 
-    The filter is applied to candidates in rank order; when too few pass, more
+    The filters are applied to candidates in rank order; when too few pass, more
     candidates are fetched (four times as many each round) until enough pass
     or there are no more. A semantic search whose filter has a time range or
     review state narrows the candidates in SQL once a first round falls short.
     """
+    comment_filter = selection.comment_filter
     source_ids = comment_filter.source_ids(dataset.source_ids)
     if not source_ids:
         return []
-    narrows = _sql_narrows(comment_filter) or comment_filter.tests_content
+    narrows = _sql_narrows(comment_filter) or selection.tests_rows
+    tester = RowTester(session, dataset, selection)
     fetch = limit * 4 if narrows else limit
     allowed = None
     while True:
@@ -407,7 +411,7 @@ def search_dataset(session: Session, dataset: Dataset, query: str, kind: str, li
             candidates = keyword_scored(session, source_ids, query, fetch)
         else:
             candidates = semantic_neighbours(session, source_ids, query, fetch, allowed)
-        kept = _passing(session, dataset, comment_filter, candidates, limit)
+        kept = _passing(session, dataset, comment_filter, tester, candidates, limit)
         if len(kept) >= limit or len(candidates) < fetch:
             break
         if kind == SEMANTIC and allowed is None and _sql_narrows(comment_filter):
@@ -426,9 +430,9 @@ def _sql_narrows(comment_filter: CommentFilter) -> bool:
             or comment_filter.reviewed is not None)
 
 
-def _passing(session: Session, dataset: Dataset, comment_filter: CommentFilter,
+def _passing(session: Session, dataset: Dataset, comment_filter: CommentFilter, tester: RowTester,
              candidates: list[tuple[int, float]], limit: int) -> list[tuple[object, float]]:
-    """The first `limit` candidates (as comment rows) that pass the filter."""
+    """The first `limit` candidates (as comment rows) that pass the filters."""
     kept = []
     for start in range(0, len(candidates), FILTER_BATCH):
         batch = candidates[start:start + FILTER_BATCH]
@@ -440,10 +444,11 @@ def _passing(session: Session, dataset: Dataset, comment_filter: CommentFilter,
             reviewed = set(session.scalars(select(Annotation.comment_pk).where(
                 Annotation.dataset_id == dataset.id, Annotation.comment_pk.in_(pks),
                 Annotation.reviewed.is_(True))))
+        passed = {row.pk for row in tester.keep([
+            rows[pk] for pk, _ in batch if pk in rows and comment_filter.matches(rows[pk], pk in reviewed)])}
         for pk, score in batch:
-            row = rows.get(pk)
-            if row is not None and comment_filter.matches(row, pk in reviewed):
-                kept.append((row, score))
+            if pk in passed:
+                kept.append((rows[pk], score))
                 if len(kept) == limit:
                     return kept
     return kept

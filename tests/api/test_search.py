@@ -8,6 +8,7 @@ from reinfer_clone import migrate
 from reinfer_clone.services import ml
 
 from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, sync, upload
+from .test_query import assign, label, predictions_for
 
 SEARCH = "/api/_private/datasets/acme/triage/search"
 
@@ -256,6 +257,27 @@ def test_semantic_index_follows_uploads_updates_and_deletes(admin, topics):
     ok(admin.delete("/api/v1/sources/acme/a/comments", query_string={"id": "c-00006"}))
     assert "c-00006" not in ids(ok(semantic(admin, query)))
     assert len(ok(semantic(admin, query))["results"]) == 5
+
+
+@pytest.mark.parametrize("kind", ["keyword", "semantic"])
+def test_attribute_filters_combine_with_both_kinds(admin, corpus, session, kind):
+    a, b = corpus
+    labels = {"attribute": "labels", "filter": {"kind": "string_any_of", "any_of": ["Billing"]}}
+    # Nothing labelled yet and no model: no comment passes.
+    assert ok(search(admin, "refund", kind=kind, attribute_filters=[labels]))["results"] == []
+    assign(admin, f"{a['id']}.c-00006", label("Billing > Refund"))  # a child implies its parent
+    predictions_for(session, {"c-00001": [("Billing", 0.9)], "c-00007": [("Billing", 0.3)]})
+    # c-00006 by its assigned label, c-00001 by its prediction; c-00007 is not probable enough.
+    found = ok(search(admin, "refund", kind=kind, attribute_filters=[labels]))
+    assert sorted(ids(found)) == ["c-00001", "c-00006"]
+    assert [r["labelling"][0]["assigned"] for r in found["results"] if r["comment"]["id"] == "c-00006"] == \
+        [[label("Billing > Refund")]]
+    reviewed = ok(search(admin, "refund", kind=kind, attribute_filters=[labels], filter={"reviewed": "only_reviewed"}))
+    assert ids(reviewed) == ["c-00006"]
+    no_pdf = {"attribute": "attachment_property_types", "filter": {"kind": "string_any_of", "any_of": ["pdf"]}}
+    assert ok(search(admin, "refund", kind=kind, attribute_filters=[no_pdf]))["results"] == []
+    message = error(search(admin, "refund", kind=kind, attribute_filters=[{"attribute": "colour"}]), 400)
+    assert "attribute_filters.0" in message
 
 
 def test_semantic_skips_comments_without_text(admin, topics):
