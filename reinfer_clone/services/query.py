@@ -2,9 +2,11 @@
 behind source statistics.
 
 A request selects comments with a CommentFilter, attribute filters and (our
-extension) a search string. SQL narrows the candidates by source, time range
-and review state; everything else is tested in Python a batch at a time, and
-a page keeps reading batches until it holds `limit` comments or none are left.
+extension) a search string. SQL narrows the candidates by source, time range,
+review state and the search (every word and phrase, through the keyword index
+of services/search.py); everything else is tested in Python a batch at a time,
+and a page keeps reading batches until it holds `limit` comments or none are
+left.
 
 Orders:
 * `recent`: newest `timestamp` first, ties by newest row; keyset-paged in SQL.
@@ -83,14 +85,6 @@ def _extension(name: str) -> str:
     return PurePosixPath(name).suffix[1:].lower()
 
 
-def _texts(messages) -> Iterator[str]:
-    for message in messages or []:
-        for part in ("subject", "body"):
-            value = message.get(part)
-            if isinstance(value, dict) and isinstance(value.get("text"), str):
-                yield value["text"]
-
-
 @dataclass(frozen=True)
 class Selection:
     comment_filter: CommentFilter
@@ -104,7 +98,7 @@ class Selection:
         return cls(
             CommentFilter.from_loaded(comment_filter, field),
             tuple(AttributeFilter.of(f) for f in attribute_filters or ()),
-            (search or "").casefold(),
+            search or "",
         )
 
     @property
@@ -114,21 +108,24 @@ class Selection:
     @property
     def tests_rows(self) -> bool:
         """Whether some part must be tested in Python on loaded comments."""
-        return self.comment_filter.tests_content or bool(self.attribute_filters) or bool(self.search)
+        return self.comment_filter.tests_content or bool(self.attribute_filters)
 
-    def conditions(self, dataset: Dataset) -> list:
+    def conditions(self, session: Session, dataset: Dataset) -> list:
         source_ids = self.comment_filter.source_ids(dataset.source_ids)
-        return self.comment_filter.conditions(source_ids, dataset.id)
+        conditions = self.comment_filter.conditions(source_ids, dataset.id)
+        if self.search:
+            from .search import keyword_condition  # search builds on this module
+
+            conditions.append(keyword_condition(session, self.search))
+        return conditions
 
     def matches_row(self, row) -> bool:
         """Everything testable on the comment alone (labels need the dataset)."""
         if not self.comment_filter.matches_content(row):
             return False
         attachments = row.attachments or []
-        for spec in self.attribute_filters:
-            if spec.attribute in (ATTACHMENT_TYPES, ATTACHMENT_COUNT) and not spec.accepts_attachments(attachments):
-                return False
-        return not self.search or any(self.search in text.casefold() for text in _texts(row.messages))
+        return all(spec.accepts_attachments(attachments) for spec in self.attribute_filters
+                   if spec.attribute in (ATTACHMENT_TYPES, ATTACHMENT_COUNT))
 
 
 class RowTester:
@@ -228,7 +225,7 @@ class _Plan:
 
 def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
           continuation: str | None) -> _Plan:
-    conditions = selection.conditions(dataset)
+    conditions = selection.conditions(session, dataset)
     kind = order["kind"]
     if kind == "recent":
         after = None
@@ -384,7 +381,7 @@ def statistics(session: Session, dataset: Dataset, selection: Selection, label_c
     sentiment; with a `resolution`, the label time series: one row per period
     holding comments, `[period start, comments, count of each label]`, periods
     ascending, labels in the order of `label_timeseries_labels`."""
-    conditions = selection.conditions(dataset)
+    conditions = selection.conditions(session, dataset)
     if not label_counts and resolution is None:
         return {"num_comments": _count(session, dataset, selection, conditions)}
     total = 0
@@ -417,7 +414,7 @@ def statistics(session: Session, dataset: Dataset, selection: Selection, label_c
 def summary(session: Session, dataset: Dataset, selection: Selection) -> dict:
     """User property names of matching comments; for string properties, also their
     most frequent values (at most MAX_SUMMARY_VALUES, by frequency then value)."""
-    conditions = selection.conditions(dataset)
+    conditions = selection.conditions(session, dataset)
     strings: dict[str, Counter] = {}
     numbers: set[str] = set()
     columns = (Comment.pk, Comment.timestamp, Comment.user_properties)

@@ -265,6 +265,24 @@ _KEYWORD_SQL = {
 }
 
 
+_MATCH_SQL = {
+    "sqlite": "SELECT rowid AS pk FROM comment_fts WHERE comment_fts MATCH :keywords",
+    "postgresql": "SELECT comment_pk AS pk FROM comment_search WHERE document @@ CAST(:keywords AS tsquery)",
+}
+
+
+def keyword_condition(session: Session, query: str):
+    """A condition on comments: the subject or body has every word and phrase
+    of `query` (none do when it has no words). The query route's `search`."""
+    terms = _query_terms(query)
+    if not terms:
+        return sa.false()
+    postgresql = _dialect(session) == "postgresql"
+    matching = text(_MATCH_SQL["postgresql" if postgresql else "sqlite"]).bindparams(
+        keywords=_tsquery(terms) if postgresql else _fts5_query(terms)).columns(sa.column("pk", sa.BigInteger))
+    return Comment.pk.in_(matching)
+
+
 def keyword_scored(session: Session, source_ids: list[str], query: str,
                    limit: int | None = None) -> list[tuple[int, float]]:
     """(comment pk, relevance) of comments whose subject or body has every word

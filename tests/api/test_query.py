@@ -236,13 +236,27 @@ def test_attachment_filters(admin, corpus, attribute_filters, expected):
     ("refund", {0, 4}),  # a subject and a body, whatever the case
     ("parcel", {2}),
     ("AGAIN", {3}),  # any message of the thread
+    ("charged twice", {0}),  # every word, anywhere in subject or body
+    ("refund twice", {0}),
+    ('"twice charged"', set()),  # a quoted phrase keeps its order
+    ("refunds", set()),  # whole words, not substrings
     ("text", set()),  # JSON keys are not text
     ("kim@", set()),  # nor are addresses
+    ("!!!", set()),  # no words: nothing matches
     ("", {0, 1, 2, 3, 4}),
 ])
 def test_search(admin, corpus, search, expected):
     results = query_all(admin, search=search)
     assert {r["comment"]["id"] for r in results} == {f"c-{i:05d}" for i in expected}
+
+
+def test_search_combines_with_filters_orders_and_paging(admin, corpus):
+    newest_first = [r["comment"]["id"] for r in query_all(admin, search="refund", limit=1)]
+    assert newest_first == ["c-00004", "c-00000"]
+    email = {"user_properties": {"string:Channel": {"one_of": ["email"]}}}
+    assert ids(ok(query(admin, search="refund", filter=email))) == ["c-00000"]
+    shuffled = query_all(admin, search="refund", order={"kind": "sample", "seed": 3}, limit=1)
+    assert sorted(r["comment"]["id"] for r in shuffled) == ["c-00000", "c-00004"]
 
 
 def test_pages_are_filled_up_to_the_limit(admin, setup):
