@@ -49,6 +49,9 @@ TUNE_K = 10
 TUNE_QUERIES = 256
 # The quantizer's codebooks are trained on at most this many vectors.
 TRAIN_SAMPLE = 65_536
+# Fewer vectors than this are always searched exactly (4-bit codebooks need
+# at least 16 training vectors, and exact search of a few hundred is instant).
+MIN_QUANTIZED = 256
 # An `allowed` set this small is scored exactly, over its own rows.
 BRUTE_FORCE_LIMIT = 20_000
 # Rows are compacted once this share of them is dead.
@@ -82,9 +85,11 @@ def _normalised(vectors, dimension: int) -> np.ndarray:
 def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> list[tuple[int, float]]:
     """Best k of scores (1-d), ties by smaller id; -inf scores are no hits."""
     if len(ids) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        scores, ids = scores[part], ids[part]
-    order = np.lexsort((ids, -scores))
+        # Every score tied with the k-th stays in, so the smaller ids win the ties.
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        keep = scores >= kth
+        scores, ids = scores[keep], ids[keep]
+    order = np.lexsort((ids, -scores))[:k]
     return [(int(ids[i]), float(scores[i])) for i in order if scores[i] != NO_SCORE]
 
 
@@ -244,12 +249,13 @@ class VectorIndex:
         if k <= 0:
             return []
         with self._lock:
+            n = self._rows.n
             if allowed is None:
                 if self._quantizer is None:
                     scores = self._rows.scores(query[0])
-                    scores[~self._alive[:self._rows.n]] = NO_SCORE
-                    return _top(scores, self._row_ids[:self._rows.n], k)
-                return self._ranked(query, k, self._depth_for(k), None)
+                    scores[~self._alive[:n]] = NO_SCORE
+                    return _top(scores, self._row_ids[:n], k)
+                return self._ranked(query, k, self._alive[:n], len(self._where))
             where = self._where
             if len(allowed) < len(where):
                 rows = [row for row in map(where.get, allowed) if row is not None]
@@ -262,39 +268,38 @@ class VectorIndex:
                 return _top(self._rows.take(rows) @ query[0], self._row_ids[rows], k)
             if self._quantizer is None:
                 return self._exact_among(query, rows, k)
-            # Allowed rows are this share of the ranking: rank deeper to meet as many.
-            depth = self._depth_for(k)
-            reach = min(self._rows.n, math.ceil(depth * len(where) / len(rows)))
-            mask = np.zeros(self._rows.n, dtype=bool)
+            mask = np.zeros(n, dtype=bool)
             mask[rows] = True
-            found = self._ranked(query, k, reach, mask, depth)
-            if len(found) < min(k, len(rows)) and reach < self._rows.n:
-                return self._exact_among(query, rows, k)
-            return found
+            return self._ranked(query, k, mask, len(rows))
 
     def _exact_among(self, query, rows: np.ndarray, k: int) -> list[tuple[int, float]]:
         # Scored in place, block by block: a large set of rows is not copied out.
         return _top(self._rows.scores(query[0])[rows], self._row_ids[rows], k)
 
-    def _depth_for(self, k: int) -> int:
-        # Dead rows still hold places in the quantizer's ranking.
-        depth = self.depth * max(k, TUNE_K) / TUNE_K * self._rows.n / max(1, len(self._where))
-        return min(self._rows.n, math.ceil(depth))
+    def _ranked(self, query, k: int, wanted: np.ndarray, count: int) -> list[tuple[int, float]]:
+        """The best k of the `wanted` rows (a mask over the rows, `count` of them
+        set): the quantizer's best `depth` of them, scored exactly.
 
-    def _ranked(self, query, k: int, reach: int, mask, keep: int | None = None) -> list[tuple[int, float]]:
-        """The best `reach` rows by the quantizer, those in `mask` (live ones when
-        None), the first `keep` of them scored exactly, and the best k of those."""
-        _, rows = self._quantizer.search(query, reach)
-        rows = rows[0]
-        rows = rows[rows >= 0]
-        rows = rows[(self._alive if mask is None else mask)[rows]]
-        if keep is not None:
-            rows = rows[:keep]
-        if len(rows) > self._rows.n // 4:
-            # A large k re-ranks much of the index: score every row in place rather
-            # than copy that many out.
-            return self._exact_among(query, rows, k)
-        return _top(self._rows.take(rows) @ query[0], self._row_ids[rows], k)
+        The quantizer ranks every row, dead and unwanted ones too, so it is asked
+        for as many more as their share suggests, and for four times more while
+        too few wanted rows come back (a replaced vector's dead row lies right
+        beside its new one, so dead rows crowd where a query looks). Past a
+        quarter of the rows, every wanted row is scored exactly instead: cheaper
+        than copying that many out, and faiss's fast scan may leave out the
+        last few rows when asked for nearly all of them."""
+        n = self._rows.n
+        depth = math.ceil(self.depth * max(k, TUNE_K) / TUNE_K)
+        reach = math.ceil(depth * n / max(1, count))
+        while reach <= n // 4 and depth < count:
+            _, rows = self._quantizer.search(query, reach)
+            rows = rows[0]
+            rows = rows[rows >= 0]
+            rows = rows[wanted[rows]]
+            if len(rows) >= depth:
+                rows = rows[:depth]
+                return _top(self._rows.take(rows) @ query[0], self._row_ids[rows], k)
+            reach *= 4
+        return self._exact_among(query, np.flatnonzero(wanted), k)
 
     # --- building ------------------------------------------------------------------------
 
@@ -303,9 +308,9 @@ class VectorIndex:
         if self._dead and self._dead >= DEAD_SHARE * self._rows.n:
             self._compact()
         if self._quantizer is None:
-            if live > self.exact_limit:
+            if live > max(self.exact_limit, MIN_QUANTIZED):
                 self._build()
-        elif live <= self.exact_limit // 2:
+        elif live <= max(self.exact_limit // 2, MIN_QUANTIZED):
             self._quantizer, self._trained_size, self.depth = None, 0, 0
         elif live >= 2 * self._trained_size or 2 * live <= self._trained_size:
             self._build()

@@ -245,3 +245,46 @@ def test_a_k_as_large_as_the_index_on_the_quantizer():
     query = rng.standard_normal(D)
     assert_same(index.search(query, 1500), exact(vectors, range(1500), query, 1500))
     assert_same(index.search(query, 600), exact(vectors, range(1500), query, 600))
+
+
+def test_dead_rows_near_the_query_do_not_cut_results_short():
+    # A replaced vector's dead row lies right beside its new one: the quantizer's
+    # best rows for a query can be mostly dead.
+    rng = np.random.default_rng(11)
+    texts = unit(rng.standard_normal((100, D)))
+    index = VectorIndex(D, exact_limit=1000)
+    index.add(range(3000), np.repeat(texts, 30, axis=0))
+    index.add(range(120, 150), np.repeat(texts[4:5], 30, axis=0))  # the same vectors again
+    found = index.search(texts[4], 10)
+    assert len(found) == 10 and {i // 30 for i, _ in found} == {4}
+    # Removing a query's nearest neighbours (as the search service does with
+    # stale hits) leaves the next nearest to be found.
+    data = clustered(3000, seed=12)
+    index = VectorIndex(D, exact_limit=1000)
+    index.add(range(3000), data)
+    query = data[0] + 0.01
+    nearest = [i for i, _ in exact(data, range(3000), query, 40)]
+    index.remove(nearest)
+    kept = [i for i in range(3000) if i not in set(nearest)]
+    assert_same(index.search(query, 10)[:5], exact(data[kept], kept, query, 5))
+    assert len(index.search(query, 10)) == 10
+
+
+def test_ties_go_to_the_smaller_ids():
+    vector = unit(np.ones((1, D)))
+    index = VectorIndex(D)
+    index.add(range(199, -1, -1), np.repeat(vector, 200, axis=0))
+    assert [i for i, _ in index.search(vector[0], 5)] == [0, 1, 2, 3, 4]
+
+
+def test_tiny_limits_and_k_near_the_size():
+    rng = np.random.default_rng(13)
+    index = VectorIndex(12, exact_limit=0)
+    index.add([1], rng.standard_normal((1, 12)))
+    assert index.kind == "exact" and len(index) == 1  # too few to train codebooks on
+    vectors = unit(rng.standard_normal((400, 12)))
+    index.add(range(100, 500), vectors)
+    assert index.kind == "pq" and len(index) == 401
+    for query in rng.standard_normal((20, 12)):
+        assert len(index.search(query, 401)) == 401
+        assert len(index.search(query, 395)) == 395
