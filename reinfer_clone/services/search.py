@@ -64,7 +64,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from ..models import Annotation, Comment, Dataset
+from ..models import Comment, Dataset
 from ..schemas.search import KEYWORD, SEMANTIC
 from . import ml
 from .comment_filter import CommentFilter
@@ -265,6 +265,13 @@ _KEYWORD_SQL = {
 }
 
 
+def _keyword_query(session: Session, terms: list[list[str]]) -> tuple[str, str]:
+    """The backend's key in the SQL tables above, and the terms as its query."""
+    if _dialect(session) == "postgresql":
+        return "postgresql", _tsquery(terms)
+    return "sqlite", _fts5_query(terms)
+
+
 _MATCH_SQL = {
     "sqlite": "SELECT rowid AS pk FROM comment_fts WHERE comment_fts MATCH :keywords",
     "postgresql": "SELECT comment_pk AS pk FROM comment_search WHERE document @@ CAST(:keywords AS tsquery)",
@@ -277,9 +284,8 @@ def keyword_condition(session: Session, query: str):
     terms = _query_terms(query)
     if not terms:
         return sa.false()
-    postgresql = _dialect(session) == "postgresql"
-    matching = text(_MATCH_SQL["postgresql" if postgresql else "sqlite"]).bindparams(
-        keywords=_tsquery(terms) if postgresql else _fts5_query(terms)).columns(sa.column("pk", sa.BigInteger))
+    backend, expression = _keyword_query(session, terms)
+    matching = text(_MATCH_SQL[backend]).bindparams(keywords=expression).columns(sa.column("pk", sa.BigInteger))
     return Comment.pk.in_(matching)
 
 
@@ -290,9 +296,8 @@ def keyword_scored(session: Session, source_ids: list[str], query: str,
     terms = _query_terms(query)
     if not terms or not source_ids:
         return []
-    dialect = _dialect(session)
-    sql = _KEYWORD_SQL["postgresql" if dialect == "postgresql" else "sqlite"]
-    expression = _tsquery(terms) if dialect == "postgresql" else _fts5_query(terms)
+    backend, expression = _keyword_query(session, terms)
+    sql = _KEYWORD_SQL[backend]
     params = {"query": expression, "sources": list(source_ids)}
     if limit is not None:
         sql += " LIMIT :limit"
@@ -420,22 +425,20 @@ def search_dataset(session: Session, dataset: Dataset, query: str, kind: str, li
     source_ids = comment_filter.source_ids(dataset.source_ids)
     if not source_ids:
         return []
-    narrows = _sql_narrows(comment_filter) or selection.tests_rows
+    conditions = selection.conditions(session, dataset)
     tester = RowTester(session, dataset, selection)
-    fetch = limit * 4 if narrows else limit
+    fetch = limit * 4 if _sql_narrows(comment_filter) or selection.tests_rows else limit
     allowed = None
     while True:
         if kind == KEYWORD:
             candidates = keyword_scored(session, source_ids, query, fetch)
         else:
             candidates = semantic_neighbours(session, source_ids, query, fetch, allowed)
-        kept = _passing(session, dataset, comment_filter, tester, candidates, limit)
+        kept = _passing(session, conditions, tester, candidates, limit)
         if len(kept) >= limit or len(candidates) < fetch:
             break
         if kind == SEMANTIC and allowed is None and _sql_narrows(comment_filter):
-            allowed = set(session.scalars(
-                select(Comment.pk).where(*comment_filter.conditions(source_ids, dataset.id))
-            ))
+            allowed = set(session.scalars(select(Comment.pk).where(*conditions)))
         fetch *= 4
     items = annotated(session, dataset, [row for row, _ in kept])
     for item, (_, score) in zip(items, kept):
@@ -448,24 +451,17 @@ def _sql_narrows(comment_filter: CommentFilter) -> bool:
             or comment_filter.reviewed is not None)
 
 
-def _passing(session: Session, dataset: Dataset, comment_filter: CommentFilter, tester: RowTester,
+def _passing(session: Session, conditions: list, tester: RowTester,
              candidates: list[tuple[int, float]], limit: int) -> list[tuple[object, float]]:
-    """The first `limit` candidates (as comment rows) that pass the filters."""
+    """The first `limit` candidates (as comment rows) that pass the filters: the
+    query route's SQL conditions, then its row tester."""
     kept = []
     for start in range(0, len(candidates), FILTER_BATCH):
         batch = candidates[start:start + FILTER_BATCH]
-        pks = [pk for pk, _ in batch]
-        rows = {row.pk: row for row in session.execute(
-            select(*Comment.__table__.columns).where(Comment.pk.in_(pks)))}
-        reviewed = set()
-        if comment_filter.reviewed is not None:
-            reviewed = set(session.scalars(select(Annotation.comment_pk).where(
-                Annotation.dataset_id == dataset.id, Annotation.comment_pk.in_(pks),
-                Annotation.reviewed.is_(True))))
-        passed = {row.pk for row in tester.keep([
-            rows[pk] for pk, _ in batch if pk in rows and comment_filter.matches(rows[pk], pk in reviewed)])}
+        rows = {row.pk: row for row in tester.keep(session.execute(
+            select(*Comment.__table__.columns).where(Comment.pk.in_([pk for pk, _ in batch]), *conditions)).all())}
         for pk, score in batch:
-            if pk in passed:
+            if pk in rows:
                 kept.append((rows[pk], score))
                 if len(kept) == limit:
                     return kept
