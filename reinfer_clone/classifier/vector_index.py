@@ -158,14 +158,10 @@ class VectorIndex:
         self.dimension = int(dimension)
         self.exact_limit = int(exact_limit)
         self._lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
         self._rows = _Rows(self.dimension)
         self._row_ids = np.zeros(0, dtype=np.int64)  # by row; capacity grows by doubling
         self._alive = np.zeros(0, dtype=bool)
-        self._where: dict[int, int] = {}  # id -> row
-        self._dead = 0
+        self._where: dict[int, int] = {}  # id -> row; every other row is dead
         self._quantizer = None
         # The quantizer only: the size it was trained at, and the tuned re-rank depth.
         self._trained_size = 0
@@ -235,7 +231,6 @@ class VectorIndex:
     def _forget(self, ids: list[int]) -> int:
         rows = [row for row in map(self._where.pop, ids, [None] * len(ids)) if row is not None]
         self._alive[rows] = False
-        self._dead += len(rows)
         return len(rows)
 
     # --- search --------------------------------------------------------------------------
@@ -252,9 +247,7 @@ class VectorIndex:
             n = self._rows.n
             if allowed is None:
                 if self._quantizer is None:
-                    scores = self._rows.scores(query[0])
-                    scores[~self._alive[:n]] = NO_SCORE
-                    return _top(scores, self._row_ids[:n], k)
+                    return self._exact_among(query, np.flatnonzero(self._alive[:n]), k)
                 return self._ranked(query, k, self._alive[:n], len(self._where))
             where = self._where
             if len(allowed) < len(where):
@@ -305,7 +298,8 @@ class VectorIndex:
 
     def _maybe_rebuild(self) -> None:
         live = len(self._where)
-        if self._dead and self._dead >= DEAD_SHARE * self._rows.n:
+        dead = self._rows.n - live
+        if dead and dead >= DEAD_SHARE * self._rows.n:
             self._compact()
         if self._quantizer is None:
             if live > max(self.exact_limit, MIN_QUANTIZED):
@@ -328,7 +322,6 @@ class VectorIndex:
         self._row_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         self._alive = np.ones(len(self._row_ids), dtype=bool)
         self._where = dict(zip(self._row_ids.tolist(), range(len(self._row_ids))))
-        self._dead = 0
         if self._quantizer is not None:
             self._quantizer = None  # its labels were the old row numbers: rebuilt by the caller
             self._trained_size = 0
@@ -360,7 +353,7 @@ class VectorIndex:
             return 1
         own = np.sort(rng.choice(live_rows, min(n, TUNE_QUERIES), replace=False))
         queries = self._rows.take(own)
-        alive = self._alive[:self._rows.n].copy()
+        alive = self._alive[:self._rows.n]
         # Rounding: the same pair scores a little differently in a product of
         # another shape.
         kth = self._kth_scores(queries, own, k, alive) - 1e-5
