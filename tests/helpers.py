@@ -4,7 +4,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from sqlalchemy import select
+
 from reinfer_clone.api.support import DB_EXTENSION
+from reinfer_clone.models import Comment, Dataset, ModelVersion, StoredPrediction
 from reinfer_clone.services import auth, users
 
 UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
@@ -167,3 +170,30 @@ def train_tiny_model(client: Client, source_id: str, project="acme", dataset="tr
                                             "assigned": [{"name": label, "sentiment": sentiment}]}]}))
     body = ok(client.post(f"/api/v1/datasets/{project}/{dataset}/train", json={"wait": True}))
     return body["model"]["version"]
+
+
+def label(name, sentiment="positive") -> dict:
+    return {"name": name, "sentiment": sentiment}
+
+
+def assign(client: Client, uid, *labels, project="acme", dataset="triage") -> dict:
+    """Review a comment with these labels assigned in the default group."""
+    return ok(client.post(f"/api/_private/datasets/{project}/{dataset}/labellings/{uid}",
+                          json={"labelling": [{"group": "default", "assigned": list(labels)}]}))
+
+
+def predictions_for(session, by_id: dict[str, list[tuple]]) -> None:
+    """A model version 1 of dataset `triage` with stored predictions for every
+    comment (so nothing is scored on read), inserted directly as training would
+    leave them: by_id maps a comment id to its (label, probability) pairs."""
+    session.rollback()
+    comments = {c.external_id: c for c in session.scalars(select(Comment))}
+    dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == "triage"))
+    model = ModelVersion(dataset_id=dataset_id, version=1, label_names=["Billing", "Billing > Refund", "Card"],
+                         artifact=b"")
+    session.add(model)
+    session.flush()
+    for external_id, c in comments.items():
+        labels = [{"name": n, "probability": p, "sentiment": -0.25} for n, p in by_id.get(external_id, [])]
+        session.add(StoredPrediction(model_pk=model.pk, comment_pk=c.pk, labels=labels))
+    session.commit()

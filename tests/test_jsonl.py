@@ -15,7 +15,7 @@ from reinfer_clone.models import Comment as CommentRow
 from reinfer_clone.services import comments as comments_service
 from reinfer_clone.services import jsonl, labellings as labellings_service
 
-from .helpers import comment, iterate_comments, make_dataset, make_project, make_source, ok, sync
+from .helpers import comment, iterate_comments, label, make_dataset, make_project, make_source, ok, sync
 
 CREATED = datetime(2024, 3, 5, 9, 6, 10, tzinfo=timezone.utc)
 # Contract §15.1, verbatim.
@@ -61,10 +61,6 @@ def import_(config, source, path, *args):
     result = run(config, "import", source, "-i", str(path), "--no-progress", *args)
     assert result.exit_code == 0, result.output
     return result
-
-
-def label(name, sentiment="positive"):
-    return {"name": name, "sentiment": sentiment}
 
 
 def write_labelling(client, uid, dataset="triage", **body):

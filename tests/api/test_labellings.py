@@ -1,6 +1,6 @@
 import pytest
 
-from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, sync
+from ..helpers import comment, error, label, make_dataset, make_project, make_source, make_user, ok, sync
 
 BASE = "/api/_private/datasets/acme/triage/labellings"
 
@@ -12,10 +12,6 @@ def setup(admin):
     dataset = make_dataset(admin, "acme", "triage", source_ids=[source["id"]])
     ok(sync(admin, [comment(i) for i in range(5)] + [comment(9, id="a.b/c")]))
     return source, dataset
-
-
-def label(name, sentiment="positive"):
-    return {"name": name, "sentiment": sentiment}
 
 
 def write(client, uid, **body):

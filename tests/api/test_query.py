@@ -4,10 +4,12 @@ import io
 import pytest
 from sqlalchemy import select
 
-from reinfer_clone.models import Annotation, Comment, Dataset, ModelVersion, StoredPrediction
+from reinfer_clone.models import Annotation, Comment
 from reinfer_clone.services import comment_filter
 
-from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, sync
+from ..helpers import (
+    assign, comment, error, label, make_dataset, make_project, make_source, make_user, ok, predictions_for, sync,
+)
 
 BASE = "/api/_private/datasets/acme/triage"
 QUERY = f"{BASE}/query"
@@ -25,15 +27,6 @@ def setup(admin):
     make_source(admin, "acme", "outside")
     make_dataset(admin, "acme", "triage", source_ids=[a["id"], b["id"]])
     return a, b
-
-
-def label(name, sentiment="positive"):
-    return {"name": name, "sentiment": sentiment}
-
-
-def assign(client, uid, *labels, dataset="triage"):
-    return ok(client.post(f"/api/_private/datasets/acme/{dataset}/labellings/{uid}",
-                          json={"labelling": [{"group": "default", "assigned": list(labels)}]}))
 
 
 def query(client, path=QUERY, headers=None, **body):
@@ -295,22 +288,6 @@ def test_label_filter_assigned_parents_and_predictions(admin, setup, session):
 
 
 # --- predictions and computed orders -----------------------------------------------------------
-
-def predictions_for(session, by_id: dict[str, list[tuple]]) -> None:
-    """A model version 1 with stored predictions for every comment (so nothing is
-    scored on read), inserted directly as training would leave them."""
-    session.rollback()
-    comments = {c.external_id: c for c in session.scalars(select(Comment))}
-    dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == "triage"))
-    model = ModelVersion(dataset_id=dataset_id, version=1, label_names=["Billing", "Billing > Refund", "Card"],
-                         artifact=b"")
-    session.add(model)
-    session.flush()
-    for external_id, c in comments.items():
-        labels = [{"name": n, "probability": p, "sentiment": -0.25} for n, p in by_id.get(external_id, [])]
-        session.add(StoredPrediction(model_pk=model.pk, comment_pk=c.pk, labels=labels))
-    session.commit()
-
 
 def test_predictions_join_the_default_labelling(admin, setup, session):
     a, _ = setup

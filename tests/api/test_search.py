@@ -7,8 +7,10 @@ from sqlalchemy import text
 from reinfer_clone import migrate
 from reinfer_clone.services import ml
 
-from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, sync, upload
-from .test_query import assign, label, predictions_for
+from ..helpers import (
+    assign, comment, error, label, make_dataset, make_project, make_source, make_user, ok, predictions_for, sync,
+    upload,
+)
 
 SEARCH = "/api/_private/datasets/acme/triage/search"
 

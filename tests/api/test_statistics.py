@@ -1,6 +1,6 @@
 import pytest
 
-from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, sync
+from ..helpers import assign, comment, error, label, make_dataset, make_project, make_source, make_user, ok, sync
 
 BASE = "/api/_private/datasets/acme/triage"
 STATISTICS = f"{BASE}/statistics"
@@ -16,15 +16,6 @@ def setup(admin):
     make_dataset(admin, "acme", "triage", source_ids=[a["id"], b["id"]],
                  label_defs=[{"name": "Billing"}, {"name": "Unused"}])
     return a, b
-
-
-def label(name, sentiment="positive"):
-    return {"name": name, "sentiment": sentiment}
-
-
-def assign(client, uid, *labels):
-    return ok(client.post(f"{BASE}/labellings/{uid}",
-                          json={"labelling": [{"group": "default", "assigned": list(labels)}]}))
 
 
 def statistics(client, **body):
