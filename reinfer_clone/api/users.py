@@ -1,6 +1,5 @@
-from flask import Blueprint, g
+from flask import Blueprint
 
-from ..errors import Forbidden
 from ..schemas.users import NewUserRequest, UserSchema, UserUpdateRequest
 from ..services import users
 from .support import db, load, ok, principal
@@ -9,61 +8,43 @@ bp = Blueprint("users", __name__)
 user_schema = UserSchema()
 
 
-def _require_read():
-    if not principal().can_read_users():
-        raise Forbidden("You do not have the 'users-read' permission.")
-
-
-def _require_write():
-    if not principal().can_write_users():
-        raise Forbidden("You do not have the 'users-write' permission.")
-
-
 @bp.get("/api/_private/users")
 @bp.get("/api/v1/users")
 def list_users():
-    _require_read()
-    return ok(users=user_schema.dump(users.list_all(db()), many=True))
+    return ok(users=user_schema.dump(users.list_visible(db(), principal()), many=True))
 
 
 @bp.put("/api/_private/users")
 def create_user():
-    _require_write()
+    principal().require_users_write()
     new = load(NewUserRequest())["user"]
-    principal().require_can_grant(new["global_permissions"], new["organisation_permissions"])
-    user = users.create(
-        db(), new["username"], new["email"], new["global_permissions"], new["organisation_permissions"]
-    )
-    return ok(user=user_schema.dump(user))
+    user = users.create(db(), new["username"], new["email"], new["global_permissions"],
+                        new["organisation_permissions"], principal())
+    return ok(user=user_schema.dump(users.view(principal(), user)))
 
 
 @bp.get("/api/_private/users/<user_id>")
 def get_user(user_id):
-    if user_id != g.user.id:
-        _require_read()
-    return ok(user=user_schema.dump(users.get(db(), user_id)))
+    user = users.get_visible(db(), principal(), user_id)
+    return ok(user=user_schema.dump(users.view(principal(), user)))
 
 
 @bp.post("/api/_private/users/<user_id>")
 def update_user(user_id):
-    _require_write()
+    principal().require_users_write()
     changes = load(UserUpdateRequest())["user"]
-    principal().require_can_grant(
-        changes.get("global_permissions", []), changes.get("organisation_permissions", {})
-    )
-    user = users.update(db(), users.get(db(), user_id), **changes)
-    return ok(user=user_schema.dump(user))
+    user = users.update(db(), principal(), users.get_visible(db(), principal(), user_id), **changes)
+    return ok(user=user_schema.dump(users.view(principal(), user)))
 
 
 @bp.delete("/api/_private/users/<user_id>")
 def delete_user(user_id):
-    _require_write()
-    users.delete(db(), users.get(db(), user_id))
+    users.delete(db(), principal(), users.get_visible(db(), principal(), user_id))
     return ok()
 
 
 @bp.post("/api/_private/users/<user_id>/welcome-email")
 def send_welcome_email(user_id):
-    _require_write()
-    users.get(db(), user_id)
+    principal().require_users_write()
+    users.get_visible(db(), principal(), user_id)
     return ok()  # no mail is sent by a self-hosted server

@@ -50,13 +50,13 @@ def ensure_admin(session: Session, username: str, email: str, token: str | None 
         owner = authenticate(session, token)
         if owner is not None:
             if ROOT not in owner.global_permissions:
-                users_service.set_global_permissions(session, owner, [ROOT])
+                users_service.add_global_permissions(session, owner, [ROOT])
             return owner, None
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             user = users_service.create(session, username, email, [ROOT], {})
         elif ROOT not in user.global_permissions:
-            users_service.set_global_permissions(session, user, [ROOT])
+            users_service.add_global_permissions(session, user, [ROOT])
         issue_token(session, user, token)
         return user, token
     if session.scalar(select(User.id).limit(1)) is not None:

@@ -85,22 +85,16 @@ class Principal:
             raise Forbidden("You do not have the 'tenant-admin' permission.")
 
     # Users -----------------------------------------------------------------
+    def projects_with(self, code: str) -> set[str]:
+        return {project for project, codes in self.project_codes.items() if code in codes}
+
     def can_read_users(self) -> bool:
         return self.is_tenant_admin or self.has_anywhere("users-read")
 
-    def can_write_users(self) -> bool:
-        return self.is_tenant_admin or self.has_anywhere("users-write")
+    def require_users_read(self) -> None:
+        if not self.can_read_users():
+            raise Forbidden("You do not have the 'users-read' permission.")
 
-    def require_can_grant(self, global_codes, organisation_permissions) -> None:
-        """No one hands out more than they hold: global codes need tenant-admin
-        (root needs root); project codes need users-write on that project."""
-        for code in global_codes:
-            if code == ROOT and not self.is_root:
-                raise Forbidden("Only a root user can grant the 'root' permission.")
-            if not self.is_tenant_admin:
-                raise Forbidden("Granting global permissions needs 'tenant-admin'.")
-        for project in organisation_permissions:
-            if not (self.is_tenant_admin or self.has("users-write", project)):
-                raise Forbidden(
-                    f"You do not have the 'users-write' permission on project '{project}'."
-                )
+    def require_users_write(self) -> None:
+        if not (self.is_tenant_admin or self.has_anywhere("users-write")):
+            raise Forbidden("You do not have the 'users-write' permission.")
