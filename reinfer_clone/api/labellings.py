@@ -3,7 +3,8 @@ from flask import Blueprint, request
 from ..errors import Forbidden
 from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
 from ..services import datasets, export, labellings, training
-from .support import config, db, load, ok, ok_page, principal, readable_dataset, requires
+from .support import (config, db, load, ok, ok_page, principal, readable_dataset, require_sources_read,
+                      requires)
 
 bp = Blueprint("labellings", __name__)
 
@@ -15,6 +16,8 @@ def write_labelling(project, name, uid):
         raise Forbidden(f"You do not have the 'datasets-review' permission on project '{project}'.")
     body = load(LabellingRequest())
     dataset = datasets.get_by_name(db(), project, name)
+    # The answer carries the comment: its text is for readers of its source.
+    require_sources_read([labellings.source_in(dataset, uid)])
     item = labellings.write(db(), dataset, uid, body.get("labelling"), body.get("entities"),
                             body.get("moon_forms"))
     if "labelling" in body:

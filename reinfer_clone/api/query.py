@@ -2,7 +2,7 @@ from flask import Blueprint, Response, request
 
 from ..schemas.query import QueryRequest, RecentRequest, StatisticsRequest, SummaryRequest
 from ..services import datasets, query
-from .support import db, load, ok, readable_dataset, requires
+from .support import db, load, ok, readable_dataset, require_sources_read, requires
 
 bp = Blueprint("query", __name__, url_prefix="/api/_private/datasets")
 
@@ -47,6 +47,10 @@ def dataset_statistics(project, name):
     body = load(StatisticsRequest())
     dataset = datasets.get_by_name(db(), project, name)
     selection = query.Selection.of(body["comment_filter"], body["attribute_filters"], field="comment_filter")
+    if body["comment_filter"] or body["attribute_filters"]:
+        # Counts over the whole dataset are the dataset's; counts narrowed by the
+        # comments' sources or content tell about those comments.
+        require_sources_read(selection.comment_filter.source_ids(dataset.source_ids))
     resolution = (body.get("time_resolution") or "day") if body["label_timeseries"] else None
     label_counts = body["label_counts"] or body["label_timeseries"]
     return ok(statistics=query.statistics(db(), dataset, selection, label_counts, resolution))

@@ -97,9 +97,17 @@ def readable_dataset(project: str, name: str, with_labels: bool = True):
     from ..services import datasets, sources
 
     dataset = datasets.get_by_name(db(), project, name, with_labels)
-    for owner in sources.owners(db(), dataset.source_ids):
-        principal().require("sources-read", owner)
+    require_sources_read(dataset.source_ids)
     return dataset
+
+
+def require_sources_read(source_ids) -> None:
+    """Reading comments (or counting them by their content) needs sources-read on
+    the project that owns each of their sources."""
+    from ..services import sources
+
+    for owner in sorted(sources.owners(db(), source_ids)):
+        principal().require("sources-read", owner)
 
 
 def requires(code: str):

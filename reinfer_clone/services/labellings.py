@@ -26,10 +26,17 @@ def parse_uid(uid: str) -> tuple[str, str]:
     return source_id, external_id
 
 
-def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
-    source_id, external_id = parse_uid(uid)
+def source_in(dataset: Dataset, uid: str) -> str:
+    """The id of the uid's source, which must be one of the dataset's (400 otherwise)."""
+    source_id, _ = parse_uid(uid)
     if source_id not in dataset.source_ids:
         raise InvalidInput(f"Comment '{uid}' is not in a source of dataset '{dataset.owner}/{dataset.name}'.")
+    return source_id
+
+
+def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
+    source_id = source_in(dataset, uid)
+    _, external_id = parse_uid(uid)
     comment = session.scalar(
         select(Comment).where(Comment.source_id == source_id, Comment.external_id == external_id)
     )

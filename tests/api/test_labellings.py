@@ -114,5 +114,31 @@ def test_permissions(app, admin, setup):
     assert ok(admin.get(BASE, query_string={"id": uid}))["results"][0]["labelling"][0]["assigned"] == [label("A")]
 
 
+def test_a_comment_of_another_projects_source_needs_sources_read_there(app, admin, setup):
+    """Issue 11, case 4: datasets-review on A alone wrote a label on (and read the
+    text of) a comment from project B's source that an admin had added to A's dataset."""
+    source, _ = setup
+    make_project(admin, "other")
+    foreign = make_source(admin, "other", "outside")
+    ok(sync(admin, [comment(1, text="secret text")], project="other", source="outside"))
+    ok(admin.post("/api/v1/datasets/acme/triage", json={"dataset": {"source_ids": [source["id"], foreign["id"]]}}))
+    reviewer = make_user(app, "reviewer", projects={"acme": ["datasets-review", "voc-readonly", "sources-read"]})
+    uid = f"{foreign['id']}.c-00001"
+    for body in ({"labelling": [{"group": "default", "assigned": [label("Leak")]}]}, {}):
+        message = error(reviewer.post(f"{BASE}/{uid}", json=body), 403)
+        assert "'sources-read'" in message and "'other'" in message and "secret" not in message
+    assert "labelling" not in ok(admin.get(BASE, query_string={"id": uid}))["results"][0]
+    names = [d["name"] for d in ok(admin.get("/api/v1/datasets/acme/triage"))["dataset"]["label_defs"]]
+    assert "Leak" not in names
+    # Its own project's comments it labels as before; with sources-read on B it may label B's too.
+    ok(write(reviewer, f"{source['id']}.c-00001", labelling=[{"group": "default", "assigned": [label("A")]}]))
+    both = make_user(app, "both", projects={"acme": ["datasets-review"], "other": ["sources-read"]})
+    assert ok(write(both, uid, labelling=[{"group": "default", "assigned": [label("B")]}]))["comment"]["uid"] == uid
+    # A source outside the dataset stays a 400, whoever asks.
+    stray = make_source(admin, "other", "stray")
+    ok(sync(admin, [comment(1)], project="other", source="stray"))
+    error(write(admin, f"{stray['id']}.c-00001", labelling=[]), 400)
+
+
 def test_401(anon, setup):
     error(anon.get(BASE), 401)

@@ -539,6 +539,16 @@ def test_permissions(app, admin, setup):
     for path in (QUERY, RECENT, SUMMARY):
         assert "'other'" in error(both.post(path, json={}), 403)
     assert ok(both.post(STATISTICS, json={}))
+    # Issue 11, case 5: counts narrowed to the comments of B's source, or by their
+    # content, tell about those comments and need sources-read on B.
+    ok(sync(admin, [comment(1), comment(2)], project="other", source="x"))
+    narrowed = {"comment_filter": {"sources": [foreign["id"]]}}
+    assert "'other'" in error(both.post(STATISTICS, json=narrowed), 403)
+    by_content = {"comment_filter": {"user_properties": {"string:x": {"one_of": ["y"]}}}}
+    assert "'other'" in error(both.post(STATISTICS, json=by_content), 403)
+    own = {"comment_filter": {"sources": [a["id"]]}}
+    assert ok(both.post(STATISTICS, json=own))["statistics"]["num_comments"] == 1
+    assert ok(admin.post(STATISTICS, json=narrowed))["statistics"]["num_comments"] == 2
 
 
 def test_dataset_without_sources_matches_nothing(admin, setup):
