@@ -18,8 +18,7 @@ def _uploaded_file() -> bytes:
 
 
 def _writable_source(source_id):
-    source = sources.get_by_id(db(), source_id)
-    principal().require("sources-add-comments", source.owner)
+    source = sources.get_by_id(db(), source_id, principal(), "sources-add-comments")
     return source
 
 
@@ -40,7 +39,6 @@ def upload_audio(source_id, comment_id):
 @bp.get("/api/v1/attachments/<path:reference>")
 def download_attachment(reference):
     source_id, comment_id, index = attachments.parse_reference(reference)
-    source = sources.get_by_id(db(), source_id)
-    principal().require("sources-read", source.owner)
+    source = sources.get_by_id(db(), source_id, principal(), "sources-read")
     content = attachments.content(db(), source, comment_id, index)
     return Response(content, mimetype="application/octet-stream")

@@ -16,8 +16,7 @@ def list_buckets():
 
 @bp.get("/id:<bucket_id>")
 def get_bucket_by_id(bucket_id):
-    bucket = buckets.get_by_id(db(), bucket_id)
-    principal().require("sources-read", bucket.owner)
+    bucket = buckets.get_by_id(db(), bucket_id, principal(), "sources-read")
     return ok(bucket=bucket_schema.dump(bucket))
 
 
@@ -37,7 +36,6 @@ def create_bucket(project, name):
 
 @bp.delete("/id:<bucket_id>")
 def delete_bucket_by_id(bucket_id):
-    bucket = buckets.get_by_id(db(), bucket_id)
-    principal().require("sources-admin", bucket.owner)
+    bucket = buckets.get_by_id(db(), bucket_id, principal(), "sources-admin")
     buckets.delete(db(), bucket)
     return ok()

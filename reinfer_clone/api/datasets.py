@@ -28,8 +28,7 @@ def list_project_datasets(project):
 
 @bp.get("/v1/datasets/id:<dataset_id>")
 def get_dataset_by_id(dataset_id):
-    dataset = datasets.get_by_id(db(), dataset_id)
-    principal().require("voc-readonly", dataset.owner)
+    dataset = datasets.get_by_id(db(), dataset_id, principal(), "voc-readonly")
     return ok(dataset=dataset_schema.dump(dataset))
 
 
@@ -58,8 +57,7 @@ def update_dataset(project, name):
 
 @bp.delete("/v1/datasets/id:<dataset_id>")
 def delete_dataset_by_id(dataset_id):
-    dataset = datasets.get_by_id(db(), dataset_id)
-    principal().require("datasets-admin", dataset.owner)
+    dataset = datasets.get_by_id(db(), dataset_id, principal(), "datasets-admin")
     datasets.delete(db(), dataset)
     return ok()
 

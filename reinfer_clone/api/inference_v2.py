@@ -12,8 +12,7 @@ bp = Blueprint("inference_v2", __name__, url_prefix="/v2")
 @bp.post("/models/<model_id>/inference")
 def inference(model_id):
     texts = load(InferenceRequest())["texts"]
-    dataset = inference_v2.dataset_for(db(), model_id)
-    principal().require("voc-readonly", dataset.owner)
+    dataset = inference_v2.dataset_for(db(), model_id, principal())
     return ok(**inference_v2.infer(db(), dataset, texts))
 
 

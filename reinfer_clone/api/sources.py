@@ -28,8 +28,7 @@ def list_project_sources(project):
 
 @bp.get("/id:<source_id>")
 def get_source_by_id(source_id):
-    source = sources.get_by_id(db(), source_id)
-    principal().require("sources-read", source.owner)
+    source = sources.get_by_id(db(), source_id, principal(), "sources-read")
     return ok(source=source_schema.dump(source))
 
 
@@ -58,8 +57,7 @@ def update_source(project, name):
 
 @bp.delete("/id:<source_id>")
 def delete_source_by_id(source_id):
-    source = sources.get_by_id(db(), source_id)
-    principal().require("sources-admin", source.owner)
+    source = sources.get_by_id(db(), source_id, principal(), "sources-admin")
     sources.delete(db(), source)
     return ok()
 

@@ -18,8 +18,8 @@ def get_by_name(session: Session, project: str, name: str) -> Bucket:
     return owned.get_by_name(session, Bucket, project, name)
 
 
-def get_by_id(session: Session, bucket_id: str) -> Bucket:
-    return owned.get_by_id(session, Bucket, bucket_id)
+def get_by_id(session: Session, bucket_id: str, principal=None, code: str | None = None) -> Bucket:
+    return owned.get_by_id(session, Bucket, bucket_id, principal, code)
 
 
 def create(session: Session, project_name: str, name: str, title: str = "", bucket_type: str = "emails") -> Bucket:

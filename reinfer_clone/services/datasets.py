@@ -46,8 +46,8 @@ def get_by_name(session: Session, project: str, name: str, with_labels: bool = T
     return owned.get_by_name(session, Dataset, project, name, options)
 
 
-def get_by_id(session: Session, dataset_id: str) -> Dataset:
-    return owned.get_by_id(session, Dataset, dataset_id)
+def get_by_id(session: Session, dataset_id: str, principal=None, code: str | None = None) -> Dataset:
+    return owned.get_by_id(session, Dataset, dataset_id, principal, code)
 
 
 # --- validation -----------------------------------------------------------------------
@@ -269,8 +269,7 @@ def create(session: Session, principal: Principal, project_name: str, name: str,
     source_ids = _checked_source_ids(session, principal, fields.get("source_ids", []))
     origin = None
     if fields.get("copy_annotations_from") is not None:
-        origin = get_by_id(session, fields["copy_annotations_from"])
-        principal.require("voc-readonly", origin.owner)
+        origin = get_by_id(session, fields["copy_annotations_from"], principal, "voc-readonly")
 
     if fields.get("label_groups"):
         groups = [(g["name"], g["label_defs"]) for g in fields["label_groups"]]

@@ -13,7 +13,9 @@ from . import ml, model_versions
 from .permissions import Principal
 
 
-def dataset_for(session: Session, model_id: str) -> Dataset:
+def dataset_for(session: Session, model_id: str, principal: Principal) -> Dataset:
+    """The model's dataset; the caller needs voc-readonly on its project. A model of
+    a project the caller has no code on answers like an unknown one."""
     if not model_id.isdigit():
         raise NotFound(f"Model {model_id} not found.")
     dataset = session.scalar(
@@ -21,8 +23,9 @@ def dataset_for(session: Session, model_id: str) -> Dataset:
         # Inference needs neither the taxonomy nor the sources: three queries fewer.
         .options(lazyload(Dataset.label_groups), lazyload(Dataset.source_links))
     )
-    if dataset is None:
+    if dataset is None or not principal.sees_project(dataset.owner):
         raise NotFound(f"Model {model_id} not found.")
+    principal.require("voc-readonly", dataset.owner)
     return dataset
 
 

@@ -31,8 +31,13 @@ def get_by_name(session: Session, model, project: str, name: str, options=()):
     return row
 
 
-def get_by_id(session: Session, model, row_id: str):
+def get_by_id(session: Session, model, row_id: str, principal: Principal | None = None,
+              code: str | None = None):
+    """With a caller: it needs `code` on the owning project. A row of a project the
+    caller has no code on answers like an unknown id, so ids cannot be probed."""
     row = session.get(model, row_id)
-    if row is None:
+    if row is None or (principal is not None and not principal.sees_project(row.owner)):
         raise NotFound(f"{model.__name__} with id '{row_id}' not found.")
+    if principal is not None:
+        principal.require(code, row.owner)
     return row

@@ -35,8 +35,8 @@ def get_by_name(session: Session, project: str, name: str) -> Source:
     return owned.get_by_name(session, Source, project, name)
 
 
-def get_by_id(session: Session, source_id: str) -> Source:
-    return owned.get_by_id(session, Source, source_id)
+def get_by_id(session: Session, source_id: str, principal=None, code: str | None = None) -> Source:
+    return owned.get_by_id(session, Source, source_id, principal, code)
 
 
 def _check_fields(session: Session, fields: dict, allowed_tags) -> None:

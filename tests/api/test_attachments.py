@@ -117,11 +117,12 @@ def test_permissions(app, admin, anon, source):
     error(put_file(anon, audio_path(sid, "c-00001"), b"x"), 401)
     error(download(anon, f"{sid}.c-00001.0"), 401)
 
-    for client in (reader, outsider):
-        error(put_file(client, attachment_path(sid, "c-00001"), b"x"), 403)
-        error(put_file(client, audio_path(sid, "c-00001"), b"x"), 403)
-    for client in (writer, outsider):
-        error(download(client, f"{sid}.c-00001.0"), 403)
+    # A source of a project the caller has no code on answers like an unknown one.
+    for client, status in ((reader, 403), (outsider, 404)):
+        error(put_file(client, attachment_path(sid, "c-00001"), b"x"), status)
+        error(put_file(client, audio_path(sid, "c-00001"), b"x"), status)
+    for client, status in ((writer, 403), (outsider, 404)):
+        error(download(client, f"{sid}.c-00001.0"), status)
 
     ok(put_file(writer, attachment_path(sid, "c-00001", 2), b"from writer"))
     ok(put_file(writer, audio_path(sid, "c-00001"), b"audio"))

@@ -48,8 +48,8 @@ def test_permissions(app, admin, project):
     error(reader.put("/api/_private/buckets/acme/new", json={"bucket": {}}), 403)
     error(reader.delete(f"/api/_private/buckets/id:{bucket['id']}"), 403)
     error(outsider.get("/api/_private/buckets/acme/mail"), 403)
-    error(outsider.get(f"/api/_private/buckets/id:{bucket['id']}"), 403)
-    error(outsider.delete(f"/api/_private/buckets/id:{bucket['id']}"), 403)
+    error(outsider.get(f"/api/_private/buckets/id:{bucket['id']}"), 404)
+    error(outsider.delete(f"/api/_private/buckets/id:{bucket['id']}"), 404)
     assert ok(admin.get("/api/_private/buckets"))["buckets"] == [bucket]
 
 

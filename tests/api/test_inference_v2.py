@@ -79,7 +79,10 @@ def test_permissions(app, admin, anon, model_id):
     ok(admin.post(f"{DS}/train", json={"wait": True}))
     assert infer(anon, model_id, ["hi"]).status_code == 401
     stranger = make_user(app, "stranger", projects={"other": ["voc-readonly"]})
-    assert "voc-readonly" in error(infer(stranger, model_id, ["hi"]), 403)
+    # A model of a project one has no code on answers like an unknown model.
+    assert error(infer(stranger, model_id, ["hi"]), 404) == f"Model {model_id} not found."
     assert ok(stranger.get("/v2/models"))["models"] == []
+    sources_only = make_user(app, "sources", projects={"acme": ["sources-read"]})
+    assert "voc-readonly" in error(infer(sources_only, model_id, ["hi"]), 403)
     reader = make_user(app, "reader", projects={"acme": ["voc-readonly"]})
     assert ok(infer(reader, model_id, ["hi"]))["model_id"] == model_id
