@@ -22,7 +22,10 @@ def main(ctx, database_url):
     """Self-hosted Communications Mining (Re:infer) compatible server."""
     overrides = {"database_url": database_url} if database_url else {}
     ctx.ensure_object(dict)
-    ctx.obj["config"] = Config.from_env(**overrides)
+    try:
+        ctx.obj["config"] = Config.from_env(**overrides)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 # --- serve ---------------------------------------------------------------------------
@@ -86,6 +89,12 @@ def _run_gunicorn(config: Config, host: str, port: int, workers: int) -> None:
             self.cfg.set("timeout", 300)
             self.cfg.set("accesslog", "-")
             self.cfg.set("loglevel", config.log_level)
+            # gunicorn >= 25 opens a control socket, by default under $HOME/.gunicorn;
+            # only where the operator asks for one.
+            if config.control_socket:
+                self.cfg.set("control_socket", config.control_socket)
+            else:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             from .app import create_app
