@@ -54,3 +54,18 @@ def test_the_command_reports_a_bad_setting_without_a_traceback(monkeypatch):
 def test_faiss_loader_messages_are_quiet_at_the_default_level(config, database):
     create_app(config, database=database)
     assert logging.getLogger("faiss.loader").getEffectiveLevel() == logging.WARNING
+
+
+def test_default_sqlite_file_in_a_checkout_and_in_an_installed_wheel(tmp_path, monkeypatch):
+    from reinfer_clone import config as config_module
+
+    monkeypatch.delenv("REINFER_CLONE_VAR_DIR", raising=False)
+    monkeypatch.delenv("REINFER_CLONE_DATABASE_URL", raising=False)
+    checkout = Config.from_env({}).database_url
+    assert checkout == f"sqlite:///{config_module.REPO_ROOT / 'var' / 'reinfer-clone.sqlite3'}"
+    # Installed, the package's parent is site-packages: no setup.cfg there.
+    monkeypatch.setattr(config_module, "REPO_ROOT", tmp_path / "site-packages")
+    monkeypatch.chdir(tmp_path)
+    assert Config.from_env({}).database_url == f"sqlite:///{tmp_path / 'var' / 'reinfer-clone.sqlite3'}"
+    monkeypatch.setenv("REINFER_CLONE_VAR_DIR", str(tmp_path / "data"))
+    assert Config.from_env({}).database_url == f"sqlite:///{tmp_path / 'data' / 'reinfer-clone.sqlite3'}"
