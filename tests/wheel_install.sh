@@ -22,7 +22,8 @@ WHEEL=$(ls "$WORK"/dist/reinfer_clone-*.whl)
 t1=$(date +%s)
 
 "$PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/pip" install -q --disable-pip-version-check "$WHEEL"
+# --no-compile: modules are byte-compiled on first import instead of all of torch now.
+"$WORK/venv/bin/pip" install -q --disable-pip-version-check --no-compile "$WHEEL"
 t2=$(date +%s)
 
 cd "$WORK"  # not the checkout: only the installed package can be imported
