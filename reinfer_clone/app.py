@@ -36,7 +36,14 @@ def create_app(config: Config | None = None, database: Database | None = None) -
     app.url_map.strict_slashes = False
     api.register(app)
     if not app.debug:
-        logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO))
+        level = getattr(logging, config.log_level.upper(), logging.INFO)
+        logging.basicConfig(level=level)
+        if level > logging.DEBUG:
+            # faiss logs at INFO which instruction-set build it loaded, including a
+            # "Could not load library with AVX2 support" that reads like an error.
+            logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+            # Alembic's "Context impl ..." lines on every /readyz probe.
+            logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     ml.configure(config.embedding_model, config.embedding_quantize)
     if config.training_worker == "thread":
         _start_training_thread(app.extensions[DB_EXTENSION])

@@ -22,7 +22,10 @@ def main(ctx, database_url):
     """Self-hosted Communications Mining (Re:infer) compatible server."""
     overrides = {"database_url": database_url} if database_url else {}
     ctx.ensure_object(dict)
-    ctx.obj["config"] = Config.from_env(**overrides)
+    try:
+        ctx.obj["config"] = Config.from_env(**overrides)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 # --- serve ---------------------------------------------------------------------------
@@ -86,6 +89,12 @@ def _run_gunicorn(config: Config, host: str, port: int, workers: int) -> None:
             self.cfg.set("timeout", 300)
             self.cfg.set("accesslog", "-")
             self.cfg.set("loglevel", config.log_level)
+            # gunicorn >= 25 opens a control socket, by default under $HOME/.gunicorn;
+            # only where the operator asks for one.
+            if config.control_socket:
+                self.cfg.set("control_socket", config.control_socket)
+            else:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             from .app import create_app
@@ -297,7 +306,8 @@ def _starter(bar):
 def export(ctx, dataset_ref, output, predictions, sources, minimum, maximum, restart, no_progress):
     """Write a dataset's comments and labellings as JSONL, as `re get comments` does.
 
-    An interrupted export continues where it stopped when run again."""
+    Reads the database directly (REINFER_CLONE_DATABASE_URL or --database-url), not
+    a server. An interrupted export continues where it stopped when run again."""
     from .services import jsonl
 
     project, dataset = _split_ref(dataset_ref)
@@ -326,18 +336,30 @@ def export(ctx, dataset_ref, output, predictions, sources, minimum, maximum, res
 def import_(ctx, source_ref, path, dataset_ref, overwrite, batch_size, state_path, restart, no_progress):
     """Upload comments (and labellings) from JSONL, as `re create comments` does.
 
+    Talks to the database directly (REINFER_CLONE_DATABASE_URL or --database-url),
+    not to a server; the source (and --dataset) must already exist.
+
     Each batch is one transaction; an interrupted import continues after the last
     committed batch when run again. `audio_path` entries are ignored."""
+    from .errors import NotFound
     from .services import jsonl
 
     project, source = _split_ref(source_ref)
     dataset = _split_ref(dataset_ref) if dataset_ref else None
     with _job_session(ctx) as session, _progress_bar(no_progress, unit="B", unit_scale=True) as bar:
-        totals = jsonl.import_jsonl(
-            session, project, source, path, dataset_ref=dataset, overwrite=overwrite,
-            batch_size=batch_size, state_path=state_path, restart=restart,
-            progress=bar.update, on_start=_starter(bar),
-        )
+        try:
+            totals = jsonl.import_jsonl(
+                session, project, source, path, dataset_ref=dataset, overwrite=overwrite,
+                batch_size=batch_size, state_path=state_path, restart=restart,
+                progress=bar.update, on_start=_starter(bar),
+            )
+        except NotFound as error:
+            raise click.ClickException(
+                f"{error.message} This command writes to the database directly and creates no "
+                f"source or dataset: create them first through the API "
+                f"(PUT /api/v1/sources/{project}/{source}"
+                + (f", PUT /api/v1/datasets/{dataset[0]}/{dataset[1]}" if dataset else "") + ")."
+            ) from None
     click.echo(", ".join(f"{key}: {value}" for key, value in totals.items()))
 
 

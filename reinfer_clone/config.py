@@ -6,15 +6,26 @@ Every setting has a default that gives a working embedded server (SQLite under
 from __future__ import annotations
 
 import os
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from marshmallow import ValidationError
+from marshmallow import fields as ma_fields
 
 PREFIX = "REINFER_CLONE_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _default_var_dir() -> Path:
+    # A source checkout keeps its data in <repo>/var; an installed wheel (whose
+    # parent folder is site-packages) in ./var of the working directory.
+    return REPO_ROOT / "var" if (REPO_ROOT / "setup.cfg").is_file() else Path.cwd() / "var"
+
+
 def _default_database_url() -> str:
-    var = Path(os.environ.get(PREFIX + "VAR_DIR", REPO_ROOT / "var"))
+    var = Path(os.environ.get(PREFIX + "VAR_DIR") or _default_var_dir())
     return f"sqlite:///{var / 'reinfer-clone.sqlite3'}"
 
 
@@ -43,24 +54,47 @@ class Config:
     training_worker: str = "thread"
     # Seconds of labelling quiet before an automatic retrain; negative disables it.
     retrain_delay: float = 30.0
+    # Path of gunicorn's control socket (for `gunicornc`); unset: no socket.
+    control_socket: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Config":
+        """Each field from `REINFER_CLONE_<NAME>`, parsed by its annotated type;
+        a value that does not parse is a ValueError naming the variable."""
         environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
         values: dict = {}
         for f in fields(cls):
-            raw = environ.get(PREFIX + f.name.upper())
-            if raw is None:
-                continue
-            if f.type in ("int",):
-                values[f.name] = int(raw)
-            elif f.type in ("float",):
-                values[f.name] = float(raw)
-            elif f.type in ("bool",):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif f.name == "transform_tags":
-                values[f.name] = tuple(t.strip() for t in raw.split(",") if t.strip())
-            else:
-                values[f.name] = raw
+            variable = PREFIX + f.name.upper()
+            raw = environ.get(variable)
+            if raw is not None:
+                values[f.name] = parse_setting(variable, hints[f.name], raw)
         values.update(overrides)
         return cls(**values)
+
+
+# How an environment variable's text becomes a value of each annotated type:
+# marshmallow's fields (already a dependency) validate and say what was wrong.
+_FIELDS = {
+    str: ma_fields.String(),
+    int: ma_fields.Integer(strict=False),
+    float: ma_fields.Float(allow_nan=False),
+    bool: ma_fields.Boolean(),  # true/false, 1/0, yes/no, on/off (any case)
+}
+
+
+def parse_setting(variable: str, hint, raw: str):
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        # `X | None`: the variable being set means a value of X.
+        (hint,) = [a for a in args if a is not type(None)]
+        args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and args[1:] == (...,):
+        # Comma-separated, blanks dropped: `a, b,` is ("a", "b").
+        return tuple(parse_setting(variable, args[0], part.strip()) for part in raw.split(",") if part.strip())
+    try:
+        return _FIELDS[hint].deserialize(raw.strip() if hint is not str else raw)
+    except KeyError:
+        raise TypeError(f"{variable}: no parser for settings of type {hint!r}") from None
+    except ValidationError as error:
+        raise ValueError(f"{variable}={raw!r}: {' '.join(error.messages)}") from None

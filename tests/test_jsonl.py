@@ -389,6 +389,18 @@ def test_import_errors(tmp_path, config, admin, setup):
     assert iterate_comments(admin) == [] and iterate_comments(admin, source="outside") == []
 
 
+def test_import_into_a_missing_source_says_to_create_it_first(tmp_path, config, admin, setup):
+    path = tmp_path / "in.jsonl"
+    write_lines(path, [{"comment": comment(1)}])
+    result = run(config, "import", "acme/ghost", "-i", str(path), "--no-progress")
+    assert result.exit_code != 0
+    assert "writes to the database directly" in result.output
+    assert "PUT /api/v1/sources/acme/ghost" in result.output
+    result = run(config, "import", "acme/inbox", "--dataset", "acme/ghost", "-i", str(path), "--no-progress")
+    assert result.exit_code != 0 and "PUT /api/v1/datasets/acme/ghost" in result.output
+    assert iterate_comments(admin) == []
+
+
 def _interrupt_on_call(monkeypatch, target, name, call):
     """Make `target.name` raise Interrupted on its `call`-th call (counting from 1)."""
     original = getattr(target, name)

@@ -26,6 +26,7 @@ from . import (
     unsupported,
     users,
 )
+from . import health
 from .support import db
 
 BLUEPRINTS = (
@@ -48,6 +49,8 @@ def _bearer_token() -> str:
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
+    if request.endpoint in health.PUBLIC_ENDPOINTS:
+        return
     user = auth_service.authenticate(db(), _bearer_token())
     if user is None:
         raise Unauthorized("Invalid API token.")
@@ -67,3 +70,4 @@ def register(app):
     app.teardown_appcontext(close_session)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)

@@ -22,7 +22,8 @@ def write_labelling(project, name, uid):
                             body.get("moon_forms"))
     if "labelling" in body:
         training.schedule_retrain(db(), dataset, config().retrain_delay)
-    return ok(**item)
+    hints = labellings.separator_hints(body.get("labelling"))
+    return ok(**item, **({"warnings": hints} if hints else {}))
 
 
 @bp.get("/api/_private/datasets/<project>/<name>/labellings")

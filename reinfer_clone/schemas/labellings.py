@@ -17,13 +17,19 @@ class GroupLabelling(Schema):
     dismissed = fields.List(fields.Nested(Label))
 
 
+class GroupLabellingRequest(GroupLabelling):
+    # The contract makes `group` required on the labelling route (§8.2); the
+    # JSONL import keeps GroupLabelling's default for files written by hand.
+    group = String(required=True)
+
+
 class Entities(Schema):
     assigned = fields.List(fields.Dict(), load_default=list)
     dismissed = fields.List(fields.Dict(), load_default=list)
 
 
 class LabellingRequest(Schema):
-    labelling = fields.List(fields.Nested(GroupLabelling))
+    labelling = fields.List(fields.Nested(GroupLabellingRequest))
     entities = fields.Nested(Entities, allow_none=True)
     moon_forms = fields.List(fields.Dict(), allow_none=True)
 

@@ -1,6 +1,8 @@
 """Annotations: labels assigned or dismissed on a comment within a dataset."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,24 @@ from . import predictions
 LABEL_SEPARATOR = " > "
 MAX_UIDS = 1024
 MAX_BULK = 1024
+
+
+# A `>` that is not the separator " > ": `A>B` or `A >B` is one flat label.
+_LOOSE_SEPARATOR = re.compile(r"(?<! )>|>(?! )")
+
+
+def separator_hints(labelling: list[dict] | None) -> list[str]:
+    """Warnings for label names that look like a hierarchy but are flat: they are
+    stored as given (a name may contain `>`), so the writer is told, not corrected."""
+    hints = []
+    for group in labelling or ():
+        names = [label["name"] for key in ("assigned", "dismissed") for label in group.get(key) or ()]
+        for name in dict.fromkeys(names):
+            if _LOOSE_SEPARATOR.search(name):
+                suggested = LABEL_SEPARATOR.join(part.strip() for part in name.split(">"))
+                hints.append(f"Label '{name}' is one flat label: the hierarchy separator is \" > \" "
+                             f"(space, '>', space), as in '{suggested}'.")
+    return hints
 
 
 def parse_uid(uid: str) -> tuple[str, str]:

@@ -41,9 +41,10 @@ def score(session: Session, model: ModelVersion, comments) -> dict[int, list[dic
     texts = [ml.classifier().comment_text(c.messages) for c in comments]
     with Session(bind=session.get_bind()) as writer:
         embeddings = ml.classifier().embed_cached(ml.embedder(), texts, ml.SqlEmbeddingCache(writer))
+        # A comment with no subject or body text has nothing to predict from: no labels.
         scored = {
-            c.pk: as_dicts(labels)
-            for c, labels in zip(comments, label_model.predict_embedded(texts, embeddings))
+            c.pk: as_dicts(labels) if text else []
+            for c, text, labels in zip(comments, texts, label_model.predict_embedded(texts, embeddings))
         }
         insert = insert_for(writer)
         writer.execute(
@@ -217,5 +218,6 @@ def predict_documents(session: Session, model: ModelVersion, documents: list[dic
         return []
     label_model = ml.load_model(session, model)
     texts = [ml.classifier().comment_text(d["messages"]) for d in documents]
-    return [{"labels": select_labels(as_dicts(labels), model, threshold, wanted), "entities": []}
-            for labels in label_model.predict(texts, ml.embedder())]
+    return [{"labels": select_labels(as_dicts(labels), model, threshold, wanted) if text else [],
+             "entities": []}
+            for text, labels in zip(texts, label_model.predict(texts, ml.embedder()))]

@@ -169,9 +169,12 @@ def examples(session: Session, dataset: Dataset) -> list:
         group = next((g for g in labelling or [] if g.get("group") == DEFAULT_GROUP), None)
         if group is None or not (group.get("assigned") or group.get("dismissed")):
             continue
+        text = classifier.comment_text(messages)
+        if not text:
+            continue  # no subject or body text (e.g. `messages: []`): nothing to learn from
         out.append(classifier.Example(
             uid=f"{source_id}.{external_id}",
-            text=classifier.comment_text(messages),
+            text=text,
             assigned={label["name"]: label.get("sentiment") for label in group.get("assigned", [])},
             dismissed={label["name"] for label in group.get("dismissed", [])},
         ))

@@ -5,12 +5,17 @@ Revises: 0005
 
 `comment_search` (and, on SQLite, the FTS5 table `comment_fts` with the
 triggers that keep it in step) are not ORM models: see services/search.py.
-Comments stored before this revision are indexed here.
+Comments stored before this revision are indexed here, with a frozen copy of
+the word rules services/search.py had at this revision: a migration is
+history, so its output must not change when today's tokenizer does.
 """
+import functools
+import re
+import sys
+import unicodedata
+
 from alembic import op
 import sqlalchemy as sa
-
-from reinfer_clone.services import search
 
 
 revision = '0006'
@@ -19,6 +24,74 @@ branch_labels = None
 depends_on = None
 
 BACKFILL_BATCH = 2000
+
+# --- frozen copy of services/search.py's words (as of revision 0006) -----------------------
+
+MAX_DOCUMENT_CHARS = 200_000
+MAX_WORD_CHARS = 255
+MAX_POSITIONS = 256
+MAX_POSITION = 16383
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+_LATIN_DIACRITICS = re.compile("[\u0300-\u036f]")
+_ASCII_WORD = re.compile("[a-z0-9]+")
+
+
+def _char_class(ranges) -> str:
+    return "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges)
+
+
+@functools.cache
+def _word_pattern() -> re.Pattern:
+    cjk = [False] * (sys.maxunicode + 1)
+    for low, high in _CJK_RANGES:
+        cjk[low:high + 1] = [True] * (high - low + 1)
+    ranges = {True: [], False: []}
+    start, start_cjk = None, False
+    for point in range(sys.maxunicode + 2):
+        inside = point <= sys.maxunicode and unicodedata.category(chr(point))[0] in "LMN"
+        if start is not None and (not inside or cjk[point] != start_cjk):
+            ranges[start_cjk].append((start, point - 1))
+            start = None
+        if inside and start is None:
+            start, start_cjk = point, cjk[point]
+    return re.compile(f"[{_char_class(ranges[True])}]|[{_char_class(ranges[False])}]+")
+
+
+def _words(text: str) -> list[str]:
+    text = text[:MAX_DOCUMENT_CHARS]
+    if text.isascii():
+        found = _ASCII_WORD.findall(text.lower())
+    else:
+        text = unicodedata.normalize("NFKD", text.casefold())
+        text = unicodedata.normalize("NFC", _LATIN_DIACRITICS.sub("", text))
+        found = _word_pattern().findall(text)
+    return [w for w in found if len(w) <= MAX_WORD_CHARS]
+
+
+def _texts(messages):
+    for message in messages or ():
+        for part in ("subject", "body"):
+            value = (message or {}).get(part) if isinstance(message, dict) else None
+            if isinstance(value, dict) and isinstance(value.get("text"), str):
+                yield value["text"]
+
+
+def _quoted(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def keyword_document(messages, dialect: str) -> str:
+    found = _words("\n".join(_texts(messages)))
+    if dialect != "postgresql":
+        return " ".join(found)
+    positions: dict[str, list[int]] = {}
+    for number, word in enumerate(found, start=1):
+        at = positions.setdefault(word, [])
+        if len(at) < MAX_POSITIONS and (not at or at[-1] < MAX_POSITION):
+            at.append(min(number, MAX_POSITION))
+    return " ".join(f"{_quoted(w)}:{','.join(map(str, at))}" for w, at in positions.items())
+
+# --- end of the frozen copy ---------------------------------------------------------------
 
 SQLITE = [
     """CREATE TABLE comment_search (
@@ -79,7 +152,7 @@ def _backfill(bind) -> None:
             return
         bind.execute(insert, [
             {"comment_pk": row.pk, "source_id": row.source_id,
-             "document": search.keyword_document(row.messages, bind.dialect.name)}
+             "document": keyword_document(row.messages, bind.dialect.name)}
             for row in rows
         ])
         last = rows[-1].pk

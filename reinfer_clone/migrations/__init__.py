@@ -1,0 +1,1 @@
+"""Alembic history (a package so that the wheel ships it)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions: frozen history; never import reinfer_clone.services here."""
