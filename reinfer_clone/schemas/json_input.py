@@ -57,11 +57,48 @@ def _number_problem(value) -> str | None:
     return "numbers must be finite (NaN, Infinity and overflowing values are not JSON numbers)."
 
 
+def _acceptable(value, scan_strings: bool) -> bool:
+    """Whether the whole document keeps the rules: the fast pass, without paths
+    (about 60 ms for 4,096 comments, beside 40 ms to parse them)."""
+    stack = [(value, 1)]
+    pop, push, isfinite, bad_char = stack.pop, stack.append, math.isfinite, _BAD_CHAR.search
+    while stack:
+        node, depth = pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(node) is dict:
+            if scan_strings and any(bad_char(key) for key in node):
+                return False
+            children = node.values()
+        else:
+            children = node
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if scan_strings and bad_char(child):
+                    return False
+            elif kind is dict or kind is list:
+                push((child, depth + 1))
+            elif kind is int:
+                if not INT64_MIN <= child <= INT64_MAX:
+                    return False
+            elif kind is float and not isfinite(child):
+                return False
+    return True
+
+
 def check(value, scan_strings: bool = True) -> None:
     """Raise InvalidInput naming the first value that breaks a rule."""
     if type(value) is not dict and type(value) is not list:
         _check_leaf(value, (), scan_strings)
         return
+    if _acceptable(value, scan_strings):
+        return
+    _locate(value, scan_strings)
+
+
+def _locate(value, scan_strings: bool) -> None:
+    """The slow pass, building paths, for a document `_acceptable` refused."""
     stack = [(value, ())]
     while stack:
         node, path = stack.pop()
