@@ -120,7 +120,9 @@ class StrictIntegerFromString(fields.Integer):
             raise ValidationError("Not a valid integer.")
         digits = value.strip()
         digits = digits[1:] if digits.startswith("-") else digits
-        if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+        if not (digits.isascii() and digits.isdigit()):
+            raise ValidationError("Not a valid integer.")
+        if len(digits) > 10:  # never parse thousands of digits
             raise ValidationError(f"Not a valid integer: must be between {INT32_MIN} and {INT32_MAX}.")
         return _in_range(int(value))
 
