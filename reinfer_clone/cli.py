@@ -80,12 +80,16 @@ def serve(ctx, host, port, workers, debug, no_upgrade):
 def _run_gunicorn(config: Config, host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from .server import gunicorn_settings
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 4)
+            # A gthread worker whose own refusals are JSON; limits for the contract's requests.
+            for key, value in gunicorn_settings().items():
+                self.cfg.set(key, value)
             self.cfg.set("timeout", 300)
             self.cfg.set("accesslog", "-")
             self.cfg.set("loglevel", config.log_level)

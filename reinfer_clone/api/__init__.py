@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ..errors import Unauthorized
+from ..errors import InvalidInput, Unauthorized
+from ..schemas.json_input import string_problem
 from ..services import auth as auth_service
 from ..services.permissions import Principal
 from . import (
@@ -46,6 +47,19 @@ def _bearer_token() -> str:
     return token.strip()
 
 
+def check_url():
+    """The path and query string follow the body's string rules (no NUL), so
+    both backends refuse the same requests (docs/decisions.md)."""
+    problem = string_problem(request.path)
+    if problem:
+        raise InvalidInput(f"Invalid request: path: {problem}", field="path")
+    for key, value in request.args.items(multi=True):
+        problem = string_problem(key) or string_problem(value)
+        if problem:
+            name = key.replace("\x00", "\\u0000")
+            raise InvalidInput(f"Invalid query parameter '{name}': {problem}", field=name)
+
+
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
@@ -66,6 +80,7 @@ def close_session(_exc=None):
 
 def register(app):
     errors.register(app)
+    app.before_request(check_url)
     app.before_request(authenticate)
     app.teardown_appcontext(close_session)
     for blueprint in BLUEPRINTS:

@@ -9,8 +9,10 @@ import orjson
 from flask import current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import InvalidInput
+from ..schemas import json_input
 from ..schemas.fields import describe, format_datetime
 from ..services.permissions import Principal
 
@@ -59,14 +61,24 @@ def validation_error(error: ValidationError) -> InvalidInput:
     return InvalidInput("Invalid request: " + describe(error), errors=error.messages)
 
 
-def json_body():
-    """The request body as JSON, whatever the content type; 400 if malformed."""
-    data = request.get_json(force=True, silent=True)
-    if data is None:
-        if not request.get_data(cache=True):
-            return {}
-        raise InvalidInput("Invalid request: the body is not valid JSON.")
+def request_body() -> bytes:
+    """The raw body; 413 when a body without Content-Length (chunked) is larger
+    than the limit, which Werkzeug would silently cut at the limit instead."""
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if (limit is not None and request.content_length is None and len(data) >= limit
+            and request.environ["wsgi.input"].read(1)):
+        raise RequestEntityTooLarge()
     return data
+
+
+def json_body():
+    """The request body as JSON, whatever the content type; 400 if malformed or
+    if it breaks a rule of `schemas.json_input` (depth, numbers, strings)."""
+    if "json_body" not in g:
+        data = request_body()
+        g.json_body = json_input.loads(data) if data else {}
+    return g.json_body
 
 
 def load(schema, data=None) -> dict:

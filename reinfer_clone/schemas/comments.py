@@ -23,7 +23,7 @@ _WHITESPACE = re.compile(r"\s")
 
 class Attachment(Schema):
     name = String(required=True)
-    size = StrictInteger(required=True)
+    size = StrictInteger(bits=64, required=True)  # kept in the comment's JSON
     content_type = String(required=True)
     attachment_reference = String(allow_none=True)
     content_hash = String(allow_none=True)

@@ -36,9 +36,15 @@ def parse_datetime(value: str) -> datetime:
         )
     micro = int((fraction or "0").ljust(6, "0")[:6])
     iso_offset = "+00:00" if offset in ("Z", "z") else offset
-    return datetime.fromisoformat(
-        f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro:06d}{iso_offset}"
-    ).astimezone(timezone.utc)
+    try:
+        return datetime.fromisoformat(
+            f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro:06d}{iso_offset}"
+        ).astimezone(timezone.utc)
+    except OverflowError:
+        # 9999-12-31T23:59:59-10:00 is in year 10000 in UTC, where every datetime is stored.
+        raise ValueError(
+            f"'{value}' is out of range: in UTC it must fall between 0001-01-01 and 9999-12-31."
+        ) from None
 
 
 def format_datetime(value: datetime) -> str:
@@ -75,23 +81,58 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+# Every integer field of the API (versions, limits, sizes, seeds, counts) is
+# stored in, or compared with, a 32-bit INTEGER column at most: larger values
+# are refused here rather than overflowing PostgreSQL's column (a 500).
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def _in_range(value: int, bits: int = 32) -> int:
+    low, high = (INT32_MIN, INT32_MAX) if bits == 32 else (INT64_MIN, INT64_MAX)
+    if not low <= value <= high:
+        raise ValidationError(f"Not a valid integer: must be between {low} and {high}.")
+    return value
+
+
 class StrictInteger(fields.Integer):
-    def __init__(self, **kwargs):
+    """A JSON integer of 32 bits (`bits=64` for values only kept inside JSON)."""
+
+    def __init__(self, bits: int = 32, **kwargs):
         super().__init__(strict=True, **kwargs)
+        self.bits = bits
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             raise ValidationError("Not a valid integer.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return _in_range(super()._deserialize(value, attr, data, **kwargs), self.bits)
 
 
 class StrictIntegerFromString(fields.Integer):
-    """An integer in a query string: digits only."""
+    """An integer in a query string: ASCII digits only."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not value.strip().lstrip("-").isdigit():
+        if not isinstance(value, str):
             raise ValidationError("Not a valid integer.")
-        return int(value)
+        digits = value.strip()
+        digits = digits[1:] if digits.startswith("-") else digits
+        if not (digits.isascii() and digits.isdigit()):
+            raise ValidationError("Not a valid integer.")
+        if len(digits) > 10:  # never parse thousands of digits
+            raise ValidationError(f"Not a valid integer: must be between {INT32_MIN} and {INT32_MAX}.")
+        return _in_range(int(value))
+
+
+def id_number(text: str) -> int | None:
+    """A path segment as a stored integer id or version, or None when it cannot
+    be one (not ASCII digits, or beyond the column): such ids are simply unknown."""
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT32_MAX:
+        return int(text)
+    return None
 
 
 class StrictBooleanFromString(fields.Boolean):

@@ -1,6 +1,8 @@
 from marshmallow import fields
 
-from .fields import Schema, StrictBooleanFromString, StrictInteger, String, UTCDateTime, one_of
+from .fields import (
+    Schema, StrictBooleanFromString, StrictInteger, StrictIntegerFromString, String, UTCDateTime, one_of,
+)
 
 SENTIMENTS = ("positive", "negative")
 
@@ -38,7 +40,7 @@ class LabellingsQuery(Schema):
     source_id = String()
     return_predictions = StrictBooleanFromString(load_default=False)
     after = String()
-    limit = fields.Integer(load_default=64)
+    limit = StrictIntegerFromString(load_default=64)
 
 
 class ExportRequest(Schema):

@@ -31,7 +31,8 @@ def parse_reference(ref: str) -> tuple[str, str, int]:
     """(source id, comment id, index); a malformed reference names nothing: 404."""
     source_id, sep, rest = ref.partition(".")
     comment_id, sep2, index = rest.rpartition(".")
-    if not (sep and sep2 and source_id and comment_id and index.isascii() and index.isdigit()):
+    if not (sep and sep2 and source_id and comment_id and index.isascii() and index.isdigit()
+            and len(index) <= 4 and int(index) <= MAX_INDEX):
         raise NotFound(f"Attachment '{ref}' not found.")
     return source_id, comment_id, int(index)
 
@@ -45,7 +46,7 @@ def _check_comment_id(comment_id: str) -> None:
 
 def _index(value: str) -> int:
     # A path segment, not an int converter: a bad one is a 400 naming it, not a 404.
-    if not value.isascii() or not value.isdigit() or int(value) > MAX_INDEX:
+    if not value.isascii() or not value.isdigit() or len(value) > 4 or int(value) > MAX_INDEX:
         raise InvalidInput(f"index: '{value}' is not an integer from 0 to {MAX_INDEX}.", field="index")
     return int(value)
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from ..errors import NotFound
 from ..models import Dataset, LabelfModel
+from ..schemas.fields import id_number
 from . import ml, model_versions
 from .permissions import Principal
 
@@ -16,10 +17,11 @@ from .permissions import Principal
 def dataset_for(session: Session, model_id: str, principal: Principal) -> Dataset:
     """The model's dataset; the caller needs voc-readonly on its project. A model of
     a project the caller has no code on answers like an unknown one."""
-    if not model_id.isdigit():
+    number = id_number(model_id)
+    if number is None:
         raise NotFound(f"Model {model_id} not found.")
     dataset = session.scalar(
-        select(Dataset).join(LabelfModel, LabelfModel.dataset_id == Dataset.id).where(LabelfModel.id == int(model_id))
+        select(Dataset).join(LabelfModel, LabelfModel.dataset_id == Dataset.id).where(LabelfModel.id == number)
         # Inference needs neither the taxonomy nor the sources: three queries fewer.
         .options(lazyload(Dataset.label_groups), lazyload(Dataset.source_links))
     )

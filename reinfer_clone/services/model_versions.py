@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Dataset, ModelTag, ModelVersion
+from ..schemas.fields import id_number
 from . import names
 
 NOT_FOUND = "model version not found"
@@ -39,8 +40,9 @@ def _tag(session: Session, dataset: Dataset, name: str) -> ModelTag | None:
 def resolve(session: Session, dataset: Dataset, reference: str) -> ModelVersion:
     """An integer, `latest`, `live` (the `live` tag, else latest) or a tag name."""
     version = None
-    if reference.isdigit():
-        version = _by_number(session, dataset, int(reference))
+    if reference.isascii() and reference.isdigit():
+        number = id_number(reference)  # None beyond the column: no such version
+        version = None if number is None else _by_number(session, dataset, number)
     elif reference == "latest":
         version = latest_version(session, dataset.id)
     else:
