@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import g, request
 
 from ..errors import Unauthorized
-from ..services import auth as auth_service
 from ..services.permissions import Principal
 from . import (
     attachments,
@@ -26,7 +25,7 @@ from . import (
     unsupported,
     users,
 )
-from .support import db
+from .support import db, request_user
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
@@ -48,7 +47,8 @@ def _bearer_token() -> str:
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
-    user = auth_service.authenticate(db(), _bearer_token())
+    token = _bearer_token()
+    user = request_user(token)
     if user is None:
         raise Unauthorized("Invalid API token.")
     g.user = user
