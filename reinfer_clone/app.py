@@ -7,6 +7,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from . import api
+from .api import ratelimit
 from .api.support import DB_EXTENSION, json_default
 from .config import Config
 from .db import Database
@@ -34,6 +35,7 @@ def create_app(config: Config | None = None, database: Database | None = None) -
     app.extensions[DB_EXTENSION] = database or Database(config.database_url)
     # Werkzeug decodes %2F before routing, so `project%2Fname` matches `<project>/<name>`.
     app.url_map.strict_slashes = False
+    ratelimit.init(app, config.rate_limit, config.rate_limit_storage)
     api.register(app)
     if not app.debug:
         level = getattr(logging, config.log_level.upper(), logging.INFO)

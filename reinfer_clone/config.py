@@ -56,6 +56,18 @@ class Config:
     retrain_delay: float = 30.0
     # Path of gunicorn's control socket (for `gunicornc`); unset: no socket.
     control_socket: str | None = None
+    # Bounded work per request (docs/decisions.md, "Bounded work per request").
+    # (document or comment, label) pairs one predict / predict-comments / v2
+    # response may hold; beyond it the answer is a 413 naming this setting.
+    max_predicted_labels: int = 1_048_576
+    # Ceiling of a discover request's `max_comments` (larger is a 400).
+    max_discover_comments: int = 20_000
+    # Requests per API token (per remote address without one), as a `limits`
+    # expression such as "600/minute"; "0" turns rate limiting off.
+    rate_limit: str = "600/minute"
+    # Where the counts live: "memory://" (one process) or a Redis URL such as
+    # redis://127.0.0.1:6379/0, shared by every process and host using it.
+    rate_limit_storage: str = "memory://"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Config":

@@ -32,6 +32,11 @@ class Conflict(ServiceError):
     status = 409
 
 
+class TooLarge(ServiceError):
+    """The request asks for more work or a larger answer than a configured limit."""
+    status = 413
+
+
 class Unprocessable(ServiceError):
     status = 422
 

@@ -103,8 +103,9 @@ def empty_database(db: Database) -> None:
 @pytest.fixture
 def config(database_url) -> Config:
     # Training runs only where a test asks for it, never in a background thread.
+    # No rate limit: tests are never throttled by accident (tests/api/test_rate_limits.py sets one).
     return Config(database_url=database_url, max_content_length=1024 * 1024, training_worker="none",
-                  retrain_delay=-1)
+                  retrain_delay=-1, rate_limit="0")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from flask import g, request
 
 from ..errors import InvalidInput, Unauthorized
 from ..schemas.json_input import string_problem
-from ..services import auth as auth_service
 from ..services.permissions import Principal
 from . import (
     attachments,
@@ -28,7 +27,7 @@ from . import (
     users,
 )
 from . import health
-from .support import db
+from .support import db, request_user
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
@@ -65,7 +64,7 @@ def authenticate():
         return  # unknown route or method: let its 404/405 through
     if request.endpoint in health.PUBLIC_ENDPOINTS:
         return
-    user = auth_service.authenticate(db(), _bearer_token())
+    user = request_user(_bearer_token())
     if user is None:
         raise Unauthorized("Invalid API token.")
     g.user = user

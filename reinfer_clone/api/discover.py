@@ -4,7 +4,7 @@ from flask import Blueprint
 from ..schemas.discover import DiscoverRequest
 from ..services import discover as discover_service
 from ..services.comment_filter import CommentFilter
-from .support import db, load, ok, readable_dataset, requires
+from .support import config, db, load, ok, readable_dataset, requires
 
 bp = Blueprint("discover", __name__)
 
@@ -17,4 +17,5 @@ def discover(project, name):
     dataset = readable_dataset(project, name)
     comment_filter = CommentFilter.from_loaded(body.pop("filter"))
     # The other fields are the service's keyword arguments, by the same names.
-    return ok(**discover_service.discover(db(), dataset, comment_filter, **body))
+    return ok(**discover_service.discover(db(), dataset, comment_filter, **body,
+                                         limit=config().max_discover_comments))

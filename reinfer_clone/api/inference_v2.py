@@ -3,7 +3,7 @@ from flask import Blueprint
 
 from ..schemas.inference_v2 import InferenceRequest
 from ..services import inference_v2
-from .support import db, load, ok, principal
+from .support import config, db, load, ok, principal
 
 bp = Blueprint("inference_v2", __name__, url_prefix="/v2")
 
@@ -13,7 +13,7 @@ bp = Blueprint("inference_v2", __name__, url_prefix="/v2")
 def inference(model_id):
     texts = load(InferenceRequest())["texts"]
     dataset = inference_v2.dataset_for(db(), model_id, principal())
-    return ok(**inference_v2.infer(db(), dataset, texts))
+    return ok(**inference_v2.infer(db(), dataset, texts, limit=config().max_predicted_labels))
 
 
 @bp.get("/models")

@@ -11,7 +11,7 @@ from ..schemas.labellers import (
     TrainRequest,
 )
 from ..services import datasets, model_versions, predictions, training
-from .support import DB_EXTENSION, db, load, ok, readable_dataset, requires
+from .support import DB_EXTENSION, config, db, load, ok, ok_items, readable_dataset, requires
 
 bp = Blueprint("labellers", __name__, url_prefix="/api")
 DATASET = "/datasets/<project>/<name>"
@@ -85,8 +85,8 @@ def predict_comments(project, name, version):
     dataset = readable_dataset(project, name)
     model = model_versions.resolve(db(), dataset, version)
     results = predictions.predict_comments(db(), dataset, model, body["uids"], body.get("threshold"),
-                                           body.get("labels"))
-    return ok(predictions=results, model={"version": model.version, "time": model.created_at})
+                                           body.get("labels"), limit=config().max_predicted_labels)
+    return ok_items("predictions", results, model={"version": model.version, "time": model.created_at})
 
 
 @bp.post(f"/v1{DATASET}/labellers/<version>/predict")
@@ -95,5 +95,5 @@ def predict(project, name, version):
     body = load(PredictRequest())
     model = model_versions.resolve(db(), _dataset(project, name), version)
     results = predictions.predict_documents(db(), model, body["documents"], body.get("threshold"),
-                                            body.get("labels"))
-    return ok(predictions=results, model={"version": model.version, "time": model.created_at})
+                                            body.get("labels"), limit=config().max_predicted_labels)
+    return ok_items("predictions", results, model={"version": model.version, "time": model.created_at})

@@ -2,7 +2,7 @@ from flask import Blueprint, Response, request
 
 from ..schemas.query import QueryRequest, RecentRequest, StatisticsRequest, SummaryRequest
 from ..services import datasets, query
-from .support import db, load, ok, readable_dataset, require_sources_read, requires
+from .support import config, db, load, ok, readable_dataset, require_sources_read, requires
 
 bp = Blueprint("query", __name__, url_prefix="/api/_private/datasets")
 
@@ -28,7 +28,7 @@ def query_comments(project, name):
     args = (db(), dataset, selection, body["order"], body.get("limit"), body.get("continuation"))
     if _wants_csv():
         return Response(query.csv_lines(*args), mimetype="text/csv")
-    return _page(*query.page(*args))
+    return _page(*query.page(*args, max_predicted_labels=config().max_predicted_labels))
 
 
 @bp.post("/<project>/<name>/recent")
@@ -38,7 +38,8 @@ def recent_comments(project, name):
     body = load(RecentRequest())
     dataset = readable_dataset(project, name)
     selection = query.Selection.of(body["filter"])
-    return _page(*query.page(db(), dataset, selection, RECENT, body.get("limit"), body.get("continuation")))
+    return _page(*query.page(db(), dataset, selection, RECENT, body.get("limit"), body.get("continuation"),
+                             max_predicted_labels=config().max_predicted_labels))
 
 
 @bp.post("/<project>/<name>/statistics")

@@ -26,6 +26,22 @@ def db():
     return g.db_session
 
 
+def bearer_token() -> str | None:
+    """The request's bearer token, or None when there is no well-formed one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def request_user(token: str | None):
+    """The user owning `token`, looked up once per request (the rate limiter
+    asks first, then authentication)."""
+    if "token_user" not in g or g.token_user[0] != token:
+        from ..services import auth
+
+        g.token_user = (token, auth.authenticate(db(), token) if token else None)
+    return g.token_user[1]
+
+
 def principal() -> Principal:
     return g.principal
 
@@ -55,6 +71,25 @@ def ok_page(**payload):
     body = orjson.dumps({"status": "ok", **payload}, default=json_default,
                         option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE)
     return current_app.response_class(body, mimetype="application/json")
+
+
+def ok_items(key: str, items, **payload):
+    """`ok(**payload, key=[...items])`, each item encoded as it comes: only one
+    item's Python objects are alive at a time, and the answer is held as bytes
+    (a large prediction answer as objects took ten times its encoded size).
+    An error raised by `items` still becomes the error envelope: nothing has
+    been sent yet."""
+    option = orjson.OPT_PASSTHROUGH_DATETIME
+    head = orjson.dumps({"status": "ok", **payload}, default=json_default, option=option)
+    parts = [head[:-1], b",", orjson.dumps(key), b":["]
+    for i, item in enumerate(items):
+        if i:
+            parts.append(b",")
+        parts.append(orjson.dumps(item, default=json_default, option=option))
+    parts.append(b"]}\n")
+    response = current_app.response_class(parts, mimetype="application/json")
+    response.content_length = sum(map(len, parts))
+    return response
 
 
 def validation_error(error: ValidationError) -> InvalidInput:

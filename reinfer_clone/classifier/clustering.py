@@ -139,6 +139,14 @@ def _centers(vectors: np.ndarray, labels: np.ndarray, previous: np.ndarray) -> n
     return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], previous)
 
 
+# Bounds on the c-TF-IDF matrix (clusters x terms, float64): the most frequent
+# terms of the whole set, from each text's opening. Unbounded, the word and
+# bigram vocabulary of many varied comments runs to a million terms: 1.6 GB
+# for 200 clusters.
+MAX_TERMS = 50_000
+MAX_CHARS = 10_000
+
+
 def distinctive_terms(texts: list[str], groups: list[list[int]], top: int = NUM_TERMS) -> list[list[str]]:
     """The `top` words and bigrams of each group of texts that are frequent in it
     and rare in the others: c-TF-IDF, tf(t, c) * log(1 + A / f(t)), with A the mean
@@ -146,9 +154,9 @@ def distinctive_terms(texts: list[str], groups: list[list[int]], top: int = NUM_
     if not groups:
         return []
     vectorizer = CountVectorizer(ngram_range=(1, 2), stop_words=STOP_WORDS, token_pattern=TOKEN_PATTERN,
-                                 lowercase=True)
+                                 lowercase=True, max_features=MAX_TERMS)
     try:
-        counts = vectorizer.fit_transform(texts).tocsr()
+        counts = vectorizer.fit_transform([t[:MAX_CHARS] for t in texts]).tocsr()
     except ValueError:  # no text has a single word that is not a stop word
         return [[] for _ in groups]
     vocabulary = vectorizer.get_feature_names_out()

@@ -12,6 +12,9 @@ from pathlib import Path
 UNKNOWN = "und"
 # Below this confidence a text (e.g. "ok", a number) is reported as undetermined.
 MIN_CONFIDENCE = 0.15
+# Only a text's opening is read: its language is clear long before, and a
+# request may carry megabytes.
+MAX_CHARS = 10_000
 
 _model = None
 _lock = threading.Lock()
@@ -40,7 +43,7 @@ def detect(texts: list[str]) -> list[str]:
     out = []
     for text in texts:
         # fastText reads one line; newlines would end the input early.
-        labels, probabilities = model.predict(" ".join(text.split()), k=1)
+        labels, probabilities = model.predict(" ".join(text[:MAX_CHARS].split()), k=1)
         if not labels or float(probabilities[0]) < MIN_CONFIDENCE:
             out.append(UNKNOWN)
         else:

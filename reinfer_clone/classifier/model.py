@@ -149,12 +149,16 @@ class LabelModel:
                         for j in order])
         return out
 
-    def predict(self, texts: list[str], embedder, cache: EmbeddingCache | None = None
-                ) -> list[list[Prediction]]:
+    def embed(self, texts: list[str], embedder, cache: EmbeddingCache | None = None) -> np.ndarray:
+        """The embeddings this model scores, from `embedder` (which must be the one it was trained on)."""
         if embedder.model_id != self.embedding_model_id:
             raise ValueError(f"model trained on embeddings {self.embedding_model_id!r}, "
                              f"given {embedder.model_id!r}")
-        return self.predict_embedded(texts, embed_cached(embedder, texts, cache))
+        return embed_cached(embedder, texts, cache)
+
+    def predict(self, texts: list[str], embedder, cache: EmbeddingCache | None = None
+                ) -> list[list[Prediction]]:
+        return self.predict_embedded(texts, self.embed(texts, embedder, cache))
 
     # -- storage -------------------------------------------------------------
 

@@ -6,9 +6,10 @@ brute-force, and each request can look its token up by index.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from ..models import ApiToken, User
@@ -32,12 +33,25 @@ def issue_token(session: Session, user: User, token: str | None = None) -> str:
     return token
 
 
-def authenticate(session: Session, token: str) -> User | None:
-    if not token:
-        return None
-    return session.scalar(
-        select(User).join(ApiToken).where(ApiToken.token_hash == hash_token(token))
-    )
+# What a lookup that found no row compares its digest with (no digest is 64 zeros).
+_NO_MATCH = "0" * 64
+
+
+def authenticate(session: Session, token: str | None) -> User | None:
+    """The token's user, or None, at the same cost either way (docs/decisions.md):
+    one digest; one query that always returns one row, the token's owner or a
+    stand-in user when no token matches; one constant-time comparison of digests;
+    then the user and its permissions are loaded, the stand-in's dropped."""
+    digest = hash_token(token or "")
+    stand_in = select(User.id).order_by(User.id).limit(1).scalar_subquery()
+    always = select(literal(1).label("one")).subquery()
+    stored, user_id = session.execute(
+        select(ApiToken.token_hash, func.coalesce(ApiToken.user_id, stand_in))
+        .select_from(always).outerjoin(ApiToken, ApiToken.token_hash == digest)
+    ).one()
+    matched = hmac.compare_digest(stored or _NO_MATCH, digest) and stored is not None
+    user = session.get(User, user_id) if user_id is not None else None
+    return user if matched else None
 
 
 def ensure_admin(session: Session, username: str, email: str, token: str | None = None):

@@ -23,6 +23,8 @@ from .labellings import annotated
 # Rows per IN (...) query: well under SQLite's variable limit.
 CHUNK = 500
 COLUMNS = tuple(Comment.__table__.columns)
+# `max_comments` when absent (or REINFER_CLONE_MAX_DISCOVER_COMMENTS, if lower).
+DEFAULT_MAX_COMMENTS = 20_000
 
 
 def _sample_key(seed: int, pk: int) -> bytes:
@@ -89,11 +91,17 @@ def _annotated(session: Session, dataset: Dataset, rows: list) -> dict[int, dict
 
 
 def discover(session: Session, dataset: Dataset, comment_filter: CommentFilter, n_clusters: int | None = None,
-             max_comments: int = 20_000, samples: int = 5, seed: int = 0,
-             unreviewed_only: bool = False, include_uids: bool = False) -> dict:
+             max_comments: int | None = None, samples: int = 5, seed: int = 0,
+             unreviewed_only: bool = False, include_uids: bool = False, *, limit: int = DEFAULT_MAX_COMMENTS) -> dict:
     """`{"clusters": [...], "num_comments": n}`; clusters largest first, with
     `uids` of every member when asked. Asking for more clusters than there are
-    (distinct) comments gives fewer."""
+    (distinct) comments gives fewer. `limit` bounds `max_comments`
+    (REINFER_CLONE_MAX_DISCOVER_COMMENTS); absent, the smaller of DEFAULT_MAX_COMMENTS and `limit`."""
+    if max_comments is None:
+        max_comments = min(DEFAULT_MAX_COMMENTS, limit)
+    elif max_comments > limit:
+        raise InvalidInput(f"Invalid request: max_comments: at most {limit} comments per discover request "
+                           f"(REINFER_CLONE_MAX_DISCOVER_COMMENTS).", field="max_comments")
     comment_filter = _with_review_state(comment_filter, unreviewed_only)
     rows = select_comments(session, dataset, comment_filter, max_comments, seed)
     if not rows:

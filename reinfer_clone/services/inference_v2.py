@@ -7,7 +7,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from ..errors import NotFound
+from ..errors import NotFound, TooLarge
 from ..models import Dataset, LabelfModel
 from ..schemas.fields import id_number
 from . import ml, model_versions
@@ -31,9 +31,16 @@ def dataset_for(session: Session, model_id: str, principal: Principal) -> Datase
     return dataset
 
 
-def infer(session: Session, dataset: Dataset, texts: list[str]) -> dict:
+def infer(session: Session, dataset: Dataset, texts: list[str], *, limit: int) -> dict:
+    """Every label for every text: at most `limit` (text, label) pairs."""
     started = time.perf_counter()
     version = model_versions.resolve(session, dataset, "live")
+    cells = len(texts) * len(version.label_names)
+    if cells > limit:
+        raise TooLarge(f"The answer would hold more than {limit} predicted labels "
+                       f"(REINFER_CLONE_MAX_PREDICTED_LABELS): {len(texts)} texts x "
+                       f"{len(version.label_names)} labels = {cells}. Send fewer texts.",
+                       limit="REINFER_CLONE_MAX_PREDICTED_LABELS")
     label_model = ml.load_model(session, version)
     predictions = label_model.predict(texts, ml.embedder())
     from ..classifier import language

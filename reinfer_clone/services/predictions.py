@@ -11,7 +11,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..db import insert_for
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, TooLarge
 from ..models import Comment, Dataset, ModelVersion, StoredPrediction
 from . import ml
 from .model_versions import latest_version
@@ -182,9 +182,45 @@ def select_labels(labels: list[dict], model: ModelVersion, threshold=None,
             for item in labels if item["name"] in keep]
 
 
+# (text, label) pairs scored at once: a request's memory is this chunk (and its
+# encoded answer), however many documents times labels it asks for.
+SCORE_CELLS = 65_536
+
+
+def _chunks(items: list, model: ModelVersion):
+    size = max(1, SCORE_CELLS // max(1, len(model.label_names)))
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class _AnswerBudget:
+    """At most `limit` predicted labels in one answer (REINFER_CLONE_MAX_PREDICTED_LABELS):
+    refused up front when every label is returned, else counted as labels pass
+    the thresholds."""
+
+    def __init__(self, model: ModelVersion, count: int, every_label: bool, limit: int):
+        self.limit, self.used = limit, 0
+        if every_label and count * len(model.label_names) > limit:
+            raise self._error(f"{count} x {len(model.label_names)} labels of model version "
+                              f"{model.version} = {count * len(model.label_names)}")
+
+    def _error(self, detail: str) -> TooLarge:
+        return TooLarge(f"The answer would hold more than {self.limit} predicted labels "
+                        f"(REINFER_CLONE_MAX_PREDICTED_LABELS): {detail}. Send fewer documents, "
+                        f"or a threshold or label filter.", limit="REINFER_CLONE_MAX_PREDICTED_LABELS")
+
+    def spend(self, labels: list) -> list:
+        self.used += len(labels)
+        if self.used > self.limit:
+            raise self._error("the labels passing the thresholds exceed it")
+        return labels
+
+
 def predict_comments(session: Session, dataset: Dataset, model: ModelVersion, uids: list[str],
-                     threshold=None, wanted: list[dict] | None = None) -> list[dict]:
-    """One prediction per uid, in request order (the client zips them with its page)."""
+                     threshold=None, wanted: list[dict] | None = None, *, limit: int):
+    """One prediction per uid, in request order (the client zips them with its page).
+    Every uid is checked before anything is scored; the predictions are then
+    produced chunk by chunk, for the caller to encode as they come."""
     from .labellings import parse_uid
 
     check_label_filter(model, wanted)
@@ -205,19 +241,36 @@ def predict_comments(session: Session, dataset: Dataset, model: ModelVersion, ui
     for uid, key in zip(uids, keys):
         if key not in found:
             raise NotFound(f"Comment '{uid}' not found.")
-    scored = predicted_labels(session, dataset, set(found.values()), model)
-    return [{"uid": uid, "labels": select_labels(scored[found[key]], model, threshold, wanted),
-             "entities": []} for uid, key in zip(uids, keys)]
+    budget = _AnswerBudget(model, len(uids), threshold is None and wanted is None, limit)
+    return _predicted_comments(session, dataset, model, list(zip(uids, (found[k] for k in keys))),
+                               threshold, wanted, budget)
+
+
+def _predicted_comments(session, dataset, model, uid_pks, threshold, wanted, budget):
+    for chunk in _chunks(uid_pks, model):
+        scored = predicted_labels(session, dataset, {pk for _, pk in chunk}, model)
+        for uid, pk in chunk:
+            yield {"uid": uid, "labels": budget.spend(select_labels(scored[pk], model, threshold, wanted)),
+                   "entities": []}
 
 
 def predict_documents(session: Session, model: ModelVersion, documents: list[dict],
-                      threshold=None, wanted: list[dict] | None = None) -> list[dict]:
-    """Predictions for raw documents; nothing is stored (not even embeddings)."""
+                      threshold=None, wanted: list[dict] | None = None, *, limit: int):
+    """Predictions for raw documents, in order; nothing is stored (not even
+    embeddings). Embedded at once (a 384-float row each), scored chunk by chunk."""
     check_label_filter(model, wanted)
+    budget = _AnswerBudget(model, len(documents), threshold is None and wanted is None, limit)
     if not documents:
-        return []
+        return iter(())
     label_model = ml.load_model(session, model)
     texts = [ml.classifier().comment_text(d["messages"]) for d in documents]
-    return [{"labels": select_labels(as_dicts(labels), model, threshold, wanted) if text else [],
-             "entities": []}
-            for text, labels in zip(texts, label_model.predict(texts, ml.embedder()))]
+    return _predicted_documents(label_model, model, texts, threshold, wanted, budget)
+
+
+def _predicted_documents(label_model, model, texts, threshold, wanted, budget):
+    embeddings = label_model.embed(texts, ml.embedder())
+    for chunk in _chunks(range(len(texts)), model):
+        rows = slice(chunk.start, chunk.stop)
+        for text, labels in zip(texts[rows], label_model.predict_embedded(texts[rows], embeddings[rows])):
+            chosen = budget.spend(select_labels(as_dicts(labels), model, threshold, wanted)) if text else []
+            yield {"labels": chosen, "entities": []}

@@ -273,10 +273,21 @@ def _batch_size(selection: Selection, limit: int) -> int:
     return max(limit + 1, SCAN_BATCH) if selection.tests_rows else limit + 1
 
 
+def predicted_page_size(session: Session, dataset: Dataset, limit: int, max_predicted_labels: int | None) -> int:
+    """`limit`, shrunk so that a page's predictions (every label of the latest
+    model for each comment) hold at most `max_predicted_labels`; the client
+    follows the continuation for the rest."""
+    model = latest_version(session, dataset.id) if max_predicted_labels else None
+    if model is None or not model.label_names:
+        return limit
+    return min(limit, max(1, max_predicted_labels // len(model.label_names)))
+
+
 def page(session: Session, dataset: Dataset, selection: Selection, order: dict,
-         limit: int | None = None, continuation: str | None = None) -> tuple[list[dict], str | None]:
+         limit: int | None = None, continuation: str | None = None,
+         max_predicted_labels: int | None = None) -> tuple[list[dict], str | None]:
     """One page of AnnotatedComments and the continuation, present iff more match."""
-    limit = _limit(limit, MAX_LIMIT)
+    limit = predicted_page_size(session, dataset, _limit(limit, MAX_LIMIT), max_predicted_labels)
     plan = _plan(session, dataset, selection, order, continuation)
     tester = RowTester(session, dataset, selection)
     rows: list = []
