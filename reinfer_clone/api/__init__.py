@@ -2,7 +2,7 @@
 bearer token; each handler then checks its own permission."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
 
 from ..errors import Unauthorized
 from ..services import auth as auth_service
@@ -20,18 +20,21 @@ from . import (
     labellings,
     projects,
     query,
+    reference,
     search,
     sources,
     streams,
     unsupported,
     users,
 )
+from .spec import is_public
 from .support import db
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
     labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
     search.bp, unsupported.bp,
+    reference.bp,
 )
 
 
@@ -48,6 +51,8 @@ def _bearer_token() -> str:
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
+    if is_public(current_app.view_functions[request.endpoint]):
+        return  # the API description needs no token
     user = auth_service.authenticate(db(), _bearer_token())
     if user is None:
         raise Unauthorized("Invalid API token.")

@@ -3,6 +3,7 @@ from flask import Blueprint, g
 from ..errors import Forbidden
 from ..schemas.users import NewUserRequest, UserSchema, UserUpdateRequest
 from ..services import users
+from .spec import doc
 from .support import db, load, ok, principal
 
 bp = Blueprint("users", __name__)
@@ -21,12 +22,16 @@ def _require_write():
 
 @bp.get("/api/_private/users")
 @bp.get("/api/v1/users")
+@doc(response={"users": [UserSchema]},
+     permission="`users-read` on any project, or `root`/`tenant-admin`.")
 def list_users():
     _require_read()
     return ok(users=user_schema.dump(users.list_all(db()), many=True))
 
 
 @bp.put("/api/_private/users")
+@doc(body=NewUserRequest, response={"user": UserSchema},
+     permission="`users-write`; only codes the caller may grant.")
 def create_user():
     _require_write()
     new = load(NewUserRequest())["user"]
@@ -38,6 +43,8 @@ def create_user():
 
 
 @bp.get("/api/_private/users/<user_id>")
+@doc(response={"user": UserSchema},
+     permission="Any valid token for the caller itself; `users-read` for another user.")
 def get_user(user_id):
     if user_id != g.user.id:
         _require_read()
@@ -45,6 +52,8 @@ def get_user(user_id):
 
 
 @bp.post("/api/_private/users/<user_id>")
+@doc(body=UserUpdateRequest, response={"user": UserSchema},
+     permission="`users-write`; only codes the caller may grant.")
 def update_user(user_id):
     _require_write()
     changes = load(UserUpdateRequest())["user"]
@@ -56,6 +65,7 @@ def update_user(user_id):
 
 
 @bp.delete("/api/_private/users/<user_id>")
+@doc(permission="`users-write`.")
 def delete_user(user_id):
     _require_write()
     users.delete(db(), users.get(db(), user_id))
@@ -63,6 +73,7 @@ def delete_user(user_id):
 
 
 @bp.post("/api/_private/users/<user_id>/welcome-email")
+@doc(permission="`users-write`.")
 def send_welcome_email(user_id):
     _require_write()
     users.get(db(), user_id)
