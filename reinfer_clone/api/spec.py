@@ -74,11 +74,13 @@ def _camel(text: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text) if part)
 
 
-class ErrorEnvelope(_MarshmallowSchema):
-    """Every 4xx/5xx answer. Some errors add fields (e.g. `errors`, `field`)."""
+class ErrorEnvelope(Schema):
+    """Every 4xx/5xx answer."""
 
     status = fields.String(required=True, metadata={"enum": ["error"]})
-    message = fields.String(required=True)
+    message = fields.String(required=True, metadata={"description": "Names the field and the rule."})
+    field = fields.String(metadata={"description": "The offending field, when there is one."})
+    errors = fields.Raw(metadata={"description": "Validation messages by field path."})
 
 
 def _payload_field(value):

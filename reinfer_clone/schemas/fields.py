@@ -118,6 +118,7 @@ def one_of(choices):
         if value not in choices:
             raise ValidationError(not_one_of(value, choices))
 
+    validate.choices = choices  # apispec documents it as an `enum`
     return validate
 
 

@@ -102,7 +102,7 @@ class AnnotatedCommentSchema(Schema):
     labelling = ObjList()
     entities = Obj()
     moon_forms = ObjList()
-    predictions = ObjList()
+    predictions = Obj()  # export pages: {"labels": [...]}
 
 
 class StreamResultSchema(Schema):
