@@ -166,6 +166,7 @@ class Client:
 def run_schemathesis(client: Client, main: dict, victim: dict, examples: int) -> None:
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis.errors import Unsatisfiable
     from schemathesis import GenerationMode
 
     document = requests.get(client.base + "/api/openapi.json", timeout=60).json()
@@ -195,6 +196,8 @@ def run_schemathesis(client: Client, main: dict, victim: dict, examples: int) ->
 
             try:
                 run()
+            except Unsatisfiable:
+                pass  # e.g. no negative variant of an operation without parameters
             except Exception as error:  # noqa: BLE001  (a generation problem must not stop the run)
                 print(f"generation failed for {operation.label} ({mode.value}): {error}", file=sys.stderr)
 
@@ -352,10 +355,29 @@ def main() -> None:
         with live_server(url, tmp / "server.log", workers=2, extra_env=env) as (base, token, log):
             print(f"server log: {log}", file=sys.stderr)
             run(base, token, url, args, "fz", "fzv")
+            print_server_errors(log)
     finally:
         if drop:
             drop()
     print(f"\nbackend {args.backend}, {time.monotonic() - started:.0f} s")
+
+
+def print_server_errors(log: Path) -> None:
+    """The distinct exceptions behind the 5xx answers, from the server's log."""
+    lines = log.read_text(errors="replace").splitlines()
+    found = defaultdict(int)
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            j = i + 1
+            while j < len(lines) and (lines[j].startswith(" ") or lines[j].startswith("The above")
+                                      or lines[j].startswith("During handling") or not lines[j]
+                                      or lines[j].startswith("Traceback")):
+                j += 1
+            if j < len(lines):
+                found[lines[j][:200]] += 1
+    print("\nexceptions in the server log (distinct last lines):")
+    for text, count in sorted(found.items(), key=lambda kv: -kv[1]):
+        print(f"{count:>6}  {text}")
 
 
 def run(base, token, database_url, args, main_project, victim_project) -> None:
