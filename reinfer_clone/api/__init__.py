@@ -2,7 +2,7 @@
 bearer token; each handler then checks its own permission."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
 
 from ..errors import InvalidInput, Unauthorized
 from ..schemas.json_input import string_problem
@@ -20,6 +20,7 @@ from . import (
     labellings,
     projects,
     query,
+    reference,
     search,
     sources,
     streams,
@@ -27,12 +28,14 @@ from . import (
     users,
 )
 from . import health
+from .spec import is_public
 from .support import db, request_user
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
     labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
     search.bp, unsupported.bp,
+    reference.bp,
 )
 
 
@@ -62,8 +65,8 @@ def check_url():
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
-    if request.endpoint in health.PUBLIC_ENDPOINTS:
-        return
+    if is_public(current_app.view_functions[request.endpoint]):
+        return  # health checks and the API description need no token
     user = request_user(_bearer_token())
     if user is None:
         raise Unauthorized("Invalid API token.")

@@ -1,7 +1,9 @@
 from flask import Blueprint, Response, request
+from marshmallow import fields
 
 from ..errors import InvalidInput
 from ..services import attachments, sources
+from .spec import doc
 from .support import db, ok, principal
 
 bp = Blueprint("attachments", __name__)
@@ -23,6 +25,8 @@ def _writable_source(source_id):
 
 
 @bp.put(f"{COMMENT}/attachments/<index>")
+@doc(multipart="file", response={"content_hash": fields.String(required=True)},
+     permission="`sources-add-comments` on the source's project.")
 def upload_attachment(source_id, comment_id, index):
     source = _writable_source(source_id)
     content_hash = attachments.store(db(), source, comment_id, index, _uploaded_file())
@@ -30,6 +34,7 @@ def upload_attachment(source_id, comment_id, index):
 
 
 @bp.put(f"{COMMENT}/audio")
+@doc(multipart="file", permission="`sources-add-comments` on the source's project.")
 def upload_audio(source_id, comment_id):
     source = _writable_source(source_id)
     attachments.receive_audio(source, comment_id, _uploaded_file())
@@ -37,6 +42,7 @@ def upload_audio(source_id, comment_id):
 
 
 @bp.get("/api/v1/attachments/<path:reference>")
+@doc(media_type="application/octet-stream", permission="`sources-read` on the source's project.")
 def download_attachment(reference):
     source_id, comment_id, index = attachments.parse_reference(reference)
     source = sources.get_by_id(db(), source_id, principal(), "sources-read")

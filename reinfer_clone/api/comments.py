@@ -1,8 +1,12 @@
 from flask import Blueprint, request
+from marshmallow import fields
 
+from ..schemas import responses as r
 from ..schemas.comments import CommentBatch, CommentPageQuery, dump_comment, parse_comments
+from ..schemas.fields import StrictBooleanFromString
 from ..services import attachments, comments, sources
 from ..services.labellings import annotated_pks
+from .spec import doc
 from .support import db, load, ok, ok_page, query_flag, requires
 
 bp = Blueprint("comments", __name__)
@@ -18,6 +22,7 @@ def _batch() -> list[dict]:
 @bp.put("/api/_private/sources/<project>/<name>/comments")
 @bp.put("/api/v1/sources/<project>/<name>/comments")
 @requires("sources-add-comments")
+@doc(body=CommentBatch)
 def upload_comments(project, name):
     records = _batch()
     comments.upload(db(), sources.get_by_name(db(), project, name), records)
@@ -26,6 +31,12 @@ def upload_comments(project, name):
 
 @bp.post("/api/v1/sources/<project>/<name>/sync")
 @requires("sources-add-comments")
+@doc(body=CommentBatch,
+     response={
+         "new": fields.Integer(required=True),
+         "updated": fields.Integer(required=True),
+         "unchanged": fields.Integer(required=True),
+     })
 def sync_comments(project, name):
     records = _batch()
     counts = comments.sync(db(), sources.get_by_name(db(), project, name), records)
@@ -34,6 +45,7 @@ def sync_comments(project, name):
 
 @bp.get("/api/v1/sources/<project>/<name>/comments/<path:comment_id>")
 @requires("sources-read")
+@doc(query={"include_markup": StrictBooleanFromString()}, response={"comment": r.CommentSchema})
 def get_comment(project, name, comment_id):
     comment = comments.get(db(), sources.get_by_name(db(), project, name), comment_id)
     reviewed = comment.pk in annotated_pks(db(), [comment.pk])
@@ -45,6 +57,8 @@ def get_comment(project, name, comment_id):
 @bp.get("/api/_private/sources/<project>/<name>/comments")
 @bp.get("/api/v1/sources/<project>/<name>/comments")
 @requires("sources-read")
+@doc(query=CommentPageQuery.from_dict({"include_markup": StrictBooleanFromString()}, name="PageQuery"),
+     response={"comments": [r.CommentSchema], "continuation": fields.String()})
 def list_comments(project, name):
     query = load(CommentPageQuery(), data=request.args.to_dict())
     page, continuation = comments.iterate(
@@ -68,6 +82,7 @@ def list_comments(project, name):
 @bp.delete("/api/v1/sources/<project>/<name>/comments")
 @bp.delete("/api/v1/sources/<project>/<name>/messages")
 @requires("sources-add-comments")
+@doc(query={"id": fields.List(fields.String())})
 def delete_comments(project, name):
     source = sources.get_by_name(db(), project, name)
     comments.delete(db(), source, request.args.getlist("id"))

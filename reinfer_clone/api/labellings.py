@@ -1,8 +1,11 @@
 from flask import Blueprint, request
+from marshmallow import fields
 
 from ..errors import Forbidden
+from ..schemas import responses as r
 from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
 from ..services import datasets, export, labellings, training
+from .spec import doc
 from .support import (config, db, load, ok, ok_page, principal, readable_dataset, require_sources_read,
                       requires)
 
@@ -11,6 +14,14 @@ bp = Blueprint("labellings", __name__)
 
 
 @bp.post("/api/_private/datasets/<project>/<name>/labellings/<path:uid>")
+@doc(body=LabellingRequest,
+     response={
+         "comment": r.CommentSchema,
+         "labelling": r.ObjList(),
+         "entities": r.Obj(),
+         "moon_forms": r.ObjList(),
+     },
+     permission="`datasets-review` or `voc` on the project named in the path.")
 def write_labelling(project, name, uid):
     if not (principal().has("datasets-review", project) or principal().has("voc", project)):
         raise Forbidden(f"You do not have the 'datasets-review' permission on project '{project}'.")
@@ -28,6 +39,8 @@ def write_labelling(project, name, uid):
 
 @bp.get("/api/_private/datasets/<project>/<name>/labellings")
 @requires("voc-readonly")
+@doc(query=LabellingsQuery.from_dict({"id": fields.List(fields.String())}, name="LabellingsQueryString"),
+     response={"results": [r.AnnotatedCommentSchema], "after": fields.String()})
 def read_labellings(project, name):
     dataset = readable_dataset(project, name)
     uids = request.args.getlist("id")
@@ -43,6 +56,8 @@ def read_labellings(project, name):
 
 @bp.post("/api/v1/datasets/<project>/<name>/export")
 @requires("datasets-export")
+@doc(body=ExportRequest,
+     response={"comments": [r.AnnotatedCommentSchema], "continuation": fields.String()})
 def export_dataset(project, name):
     body = load(ExportRequest())
     dataset = readable_dataset(project, name, with_labels=False)

@@ -1,7 +1,10 @@
 from flask import Blueprint, Response, request
+from marshmallow import fields
 
+from ..schemas import responses as r
 from ..schemas.query import QueryRequest, RecentRequest, StatisticsRequest, SummaryRequest
 from ..services import datasets, query
+from .spec import doc
 from .support import config, db, load, ok, readable_dataset, require_sources_read, requires
 
 bp = Blueprint("query", __name__, url_prefix="/api/_private/datasets")
@@ -21,6 +24,8 @@ def _page(results, continuation):
 @bp.post("/<project>/<name>/query")
 @requires("voc-readonly")
 @requires("sources-read")
+@doc(body=QueryRequest,
+     response={"results": [r.AnnotatedCommentSchema], "continuation": fields.String()})
 def query_comments(project, name):
     body = load(QueryRequest())
     dataset = readable_dataset(project, name)
@@ -34,6 +39,8 @@ def query_comments(project, name):
 @bp.post("/<project>/<name>/recent")
 @requires("voc-readonly")
 @requires("sources-read")
+@doc(body=RecentRequest,
+     response={"results": [r.AnnotatedCommentSchema], "continuation": fields.String()})
 def recent_comments(project, name):
     body = load(RecentRequest())
     dataset = readable_dataset(project, name)
@@ -44,6 +51,7 @@ def recent_comments(project, name):
 
 @bp.post("/<project>/<name>/statistics")
 @requires("voc-readonly")
+@doc(body=StatisticsRequest, response={"statistics": r.Obj(required=True)})
 def dataset_statistics(project, name):
     body = load(StatisticsRequest())
     dataset = datasets.get_by_name(db(), project, name)
@@ -60,6 +68,7 @@ def dataset_statistics(project, name):
 @bp.post("/<project>/<name>/summary")
 @requires("voc-readonly")
 @requires("sources-read")
+@doc(body=SummaryRequest, response={"summary": r.Obj(required=True)})
 def dataset_summary(project, name):
     body = load(SummaryRequest())
     dataset = readable_dataset(project, name)

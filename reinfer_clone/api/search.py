@@ -1,9 +1,11 @@
 """Keyword and semantic search over a dataset's comments (our extension route)."""
 from flask import Blueprint
 
+from ..schemas import responses as r
 from ..schemas.search import SearchRequest
 from ..services import search
 from ..services.query import Selection
+from .spec import doc
 from .support import db, load, ok, readable_dataset, requires
 
 bp = Blueprint("search", __name__, url_prefix="/api/_private/datasets")
@@ -11,6 +13,7 @@ bp = Blueprint("search", __name__, url_prefix="/api/_private/datasets")
 
 @bp.post("/<project>/<name>/search")
 @requires("voc-readonly")
+@doc(body=SearchRequest, response={"results": r.ObjList(required=True)})
 def search_comments(project, name):
     body = load(SearchRequest())
     dataset = readable_dataset(project, name)

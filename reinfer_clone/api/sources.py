@@ -1,5 +1,6 @@
 from flask import Blueprint
 
+from ..schemas import responses as r
 from ..schemas.sources import (
     NewSourceRequest,
     SourceSchema,
@@ -8,6 +9,7 @@ from ..schemas.sources import (
 )
 from ..services import query, sources
 from ..services.comment_filter import CommentFilter
+from .spec import doc
 from .support import config, db, load, ok, principal, requires
 
 bp = Blueprint("sources", __name__, url_prefix="/api/v1/sources")
@@ -15,6 +17,8 @@ source_schema = SourceSchema()
 
 
 @bp.get("")
+@doc(response={"sources": [SourceSchema]},
+     permission="Any valid token; lists sources of projects where the caller has `sources-read`.")
 def list_sources():
     visible = sources.list_visible(db(), principal())
     return ok(sources=source_schema.dump(visible, many=True))
@@ -22,11 +26,13 @@ def list_sources():
 
 @bp.get("/<project>")
 @requires("sources-read")
+@doc(response={"sources": [SourceSchema]})
 def list_project_sources(project):
     return ok(sources=source_schema.dump(sources.list_in_project(db(), project), many=True))
 
 
 @bp.get("/id:<source_id>")
+@doc(response={"source": SourceSchema}, permission="`sources-read` on the source's project.")
 def get_source_by_id(source_id):
     source = sources.get_by_id(db(), source_id, principal(), "sources-read")
     return ok(source=source_schema.dump(source))
@@ -34,12 +40,14 @@ def get_source_by_id(source_id):
 
 @bp.get("/<project>/<name>")
 @requires("sources-read")
+@doc(response={"source": SourceSchema})
 def get_source(project, name):
     return ok(source=source_schema.dump(sources.get_by_name(db(), project, name)))
 
 
 @bp.put("/<project>/<name>")
 @requires("sources-admin")
+@doc(body=NewSourceRequest, response={"source": SourceSchema})
 def create_source(project, name):
     fields = load(NewSourceRequest())["source"]
     source = sources.create(db(), project, name, config().transform_tags, **fields)
@@ -48,6 +56,7 @@ def create_source(project, name):
 
 @bp.post("/<project>/<name>")
 @requires("sources-admin")
+@doc(body=SourceUpdateRequest, response={"source": SourceSchema})
 def update_source(project, name):
     changes = load(SourceUpdateRequest())["source"]
     source = sources.get_by_name(db(), project, name)
@@ -56,6 +65,7 @@ def update_source(project, name):
 
 
 @bp.delete("/id:<source_id>")
+@doc(permission="`sources-admin` on the source's project.")
 def delete_source_by_id(source_id):
     source = sources.get_by_id(db(), source_id, principal(), "sources-admin")
     sources.delete(db(), source)
@@ -64,6 +74,7 @@ def delete_source_by_id(source_id):
 
 @bp.delete("/<project>/<name>")
 @requires("sources-admin")
+@doc()
 def delete_source(project, name):
     sources.delete(db(), sources.get_by_name(db(), project, name))
     return ok()
@@ -71,6 +82,7 @@ def delete_source(project, name):
 
 @bp.post("/<project>/<name>/statistics")
 @requires("sources-read")
+@doc(body=SourceStatisticsRequest, response={"statistics": r.Obj(required=True)})
 def source_statistics(project, name):
     body = load(SourceStatisticsRequest())
     source = sources.get_by_name(db(), project, name)

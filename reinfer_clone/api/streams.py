@@ -1,6 +1,8 @@
 """Streams (contract §12): metadata, and consuming them with fetch / advance / reset."""
 from flask import Blueprint, request
+from marshmallow import fields
 
+from ..schemas import responses as r
 from ..schemas.streams import (
     AdvanceRequest,
     CreateStreamRequest,
@@ -8,13 +10,20 @@ from ..schemas.streams import (
     FetchRequest,
     ResetRequest,
     ResultsQuery,
+    StreamSchema,
     UpdateStreamRequest,
     dump_stream,
 )
 from ..services import datasets, streams
+from .spec import doc
 from .support import db, load, ok, principal, readable_dataset, requires
 
 bp = Blueprint("streams", __name__, url_prefix="/api/v1/datasets/<project>/<name>/streams")
+
+
+# What fetch and results answer (besides "status").
+STREAM_PAGE = {"results": [r.StreamResultSchema], "filtered": fields.Integer(required=True),
+               "sequence_id": fields.String(required=True), "is_end_sequence": fields.Boolean(required=True)}
 
 
 def _dataset(project, name):
@@ -23,6 +32,8 @@ def _dataset(project, name):
 
 
 @bp.get("")
+@doc(response={"streams": [StreamSchema]},
+     permission="`voc-readonly` or `streams-read` on the project named in the path.")
 def list_streams(project, name):
     # Either code will do; the message names the streams one.
     if not principal().has("voc-readonly", project):
@@ -32,6 +43,7 @@ def list_streams(project, name):
 
 @bp.put("")
 @requires("streams-write")
+@doc(body=CreateStreamRequest, response={"stream": StreamSchema})
 def create_stream(project, name):
     fields = load(CreateStreamRequest())["stream"]
     stream = streams.create(db(), _dataset(project, name), fields)
@@ -40,12 +52,14 @@ def create_stream(project, name):
 
 @bp.get("/<stream>")
 @requires("streams-read")
+@doc(response={"stream": StreamSchema})
 def get_stream(project, name, stream):
     return ok(stream=dump_stream(streams.get(db(), _dataset(project, name), stream)))
 
 
 @bp.post("/<stream>")
 @requires("streams-write")
+@doc(body=UpdateStreamRequest, response={"stream": StreamSchema})
 def update_stream(project, name, stream):
     fields = load(UpdateStreamRequest())["stream"]
     dataset = _dataset(project, name)
@@ -55,6 +69,7 @@ def update_stream(project, name, stream):
 
 @bp.delete("/<stream>")
 @requires("streams-write")
+@doc()
 def delete_stream(project, name, stream):
     dataset = _dataset(project, name)
     streams.delete(db(), streams.get(db(), dataset, stream))
@@ -63,6 +78,7 @@ def delete_stream(project, name, stream):
 
 @bp.post("/<stream>/fetch")
 @requires("streams-consume")
+@doc(body=FetchRequest, response=STREAM_PAGE)
 def fetch(project, name, stream):
     size = load(FetchRequest())["size"]
     dataset = readable_dataset(project, name)
@@ -71,6 +87,7 @@ def fetch(project, name, stream):
 
 @bp.get("/<stream>/results")
 @requires("streams-consume")
+@doc(query=ResultsQuery, response=STREAM_PAGE)
 def results(project, name, stream):
     query = load(ResultsQuery(), data=request.args.to_dict())
     dataset = readable_dataset(project, name)
@@ -80,6 +97,7 @@ def results(project, name, stream):
 
 @bp.post("/<stream>/advance")
 @requires("streams-consume")
+@doc(body=AdvanceRequest)
 def advance(project, name, stream):
     sequence_id = load(AdvanceRequest())["sequence_id"]
     dataset = _dataset(project, name)
@@ -89,6 +107,7 @@ def advance(project, name, stream):
 
 @bp.post("/<stream>/reset")
 @requires("streams-consume")
+@doc(body=ResetRequest)
 def reset(project, name, stream):
     to = load(ResetRequest())["to_comment_created_at"]
     dataset = _dataset(project, name)
@@ -98,6 +117,7 @@ def reset(project, name, stream):
 
 @bp.put("/<stream>/exceptions")
 @requires("streams-consume")
+@doc(body=ExceptionsRequest)
 def add_exceptions(project, name, stream):
     exceptions = load(ExceptionsRequest())["exceptions"]
     dataset = _dataset(project, name)
@@ -107,6 +127,7 @@ def add_exceptions(project, name, stream):
 
 @bp.delete("/<stream>/exceptions")
 @requires("streams-consume")
+@doc(query={"uid": fields.List(fields.String())})
 def remove_exceptions(project, name, stream):
     dataset = _dataset(project, name)
     streams.remove_exceptions(db(), streams.get(db(), dataset, stream), request.args.getlist("uid"))

@@ -166,6 +166,8 @@ def requires(code: str):
             principal().require(code, kwargs["project"])
             return view(*args, **kwargs)
 
+        # For the OpenAPI document (api/spec.py): every code checked, outermost first.
+        wrapper.required_permissions = (code, *getattr(view, "required_permissions", ()))
         return wrapper
 
     return decorator
@@ -177,4 +179,5 @@ def requires_tenant_admin(view):
         principal().require_tenant_admin()
         return view(*args, **kwargs)
 
+    wrapper.requires_tenant_admin = True  # for the OpenAPI document
     return wrapper

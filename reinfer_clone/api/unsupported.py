@@ -3,6 +3,7 @@ answered with a JSON 404 that says so, after authentication like every route."""
 from flask import Blueprint
 
 from ..errors import NotFound
+from .spec import doc
 
 bp = Blueprint("unsupported", __name__)
 
@@ -24,6 +25,7 @@ ROUTES = (
 )
 
 
+@doc(unsupported=True)
 def not_supported(**_kwargs):
     raise NotFound("Not supported by this server.")
 

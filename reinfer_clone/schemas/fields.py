@@ -159,6 +159,7 @@ def one_of(choices):
         if value not in choices:
             raise ValidationError(not_one_of(value, choices))
 
+    validate.choices = choices  # apispec documents it as an `enum`
     return validate
 
 
@@ -189,3 +190,22 @@ def _flatten(messages, prefix="") -> list[str]:
 def describe(error: ValidationError) -> str:
     """One line naming each bad field by its path: `comments.3.timestamp: ...`."""
     return "; ".join(_flatten(error.messages))
+
+
+# --- OpenAPI -------------------------------------------------------------------------
+# How the document (api/spec.py) describes fields apispec cannot type by itself:
+# a field class sets `openapi` to its JSON-schema properties; subclasses of
+# marshmallow's own fields inherit the right type already.
+UTCDateTime.openapi = {"type": "string", "format": "date-time"}
+StrictBoolean.openapi = {"type": "boolean"}
+StrictInteger.openapi = {"type": "integer"}
+StrictIntegerFromString.openapi = {"type": "integer"}
+StrictBooleanFromString.openapi = {"type": "boolean"}
+
+
+def openapi_attributes(_converter, field, ret=None, **kwargs) -> dict:
+    """apispec attribute function: the `openapi` properties of a custom field."""
+    for cls in type(field).__mro__:
+        if "openapi" in vars(cls):
+            return dict(cls.openapi)
+    return {}

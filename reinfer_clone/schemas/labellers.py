@@ -11,6 +11,8 @@ MAX_DOCUMENTS = 4096
 class Probability(fields.Field):
     """A finite number in [0, 1]; booleans are not numbers here."""
 
+    openapi = {"type": "number", "minimum": 0, "maximum": 1}
+
     def _deserialize(self, value, attr, data, **kwargs):
         if not is_number(value):
             raise ValidationError("Must be a number.")
@@ -22,6 +24,9 @@ class Probability(fields.Field):
 class Threshold(Probability):
     """`"auto"` or a probability."""
 
+    openapi = {"oneOf": [{"type": "string", "enum": ["auto"]},
+                         {"type": "number", "minimum": 0, "maximum": 1}]}
+
     def _deserialize(self, value, attr, data, **kwargs):
         if value == "auto":
             return value
@@ -32,6 +37,8 @@ class Threshold(Probability):
 
 class LabelName(fields.Field):
     """A label as a list of path parts or a `" > "` string; loads as the string."""
+
+    openapi = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and value.strip():

@@ -24,6 +24,8 @@ PROPERTY_KINDS = ("string", "number")
 class Number(fields.Field):
     """A finite JSON number; never a string, a boolean or NaN."""
 
+    openapi = {"type": "number"}
+
     def _deserialize(self, value, attr, data, **kwargs):
         if not is_number(value):
             raise ValidationError("Not a valid finite number.")
@@ -32,6 +34,8 @@ class Number(fields.Field):
 
 class PropertyValue(fields.Field):
     """A string or a finite number, as a user property holds."""
+
+    openapi = {"oneOf": [{"type": "string"}, {"type": "number"}]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) and not is_number(value):
@@ -53,6 +57,9 @@ _property_filter = PropertyFilter()
 class PropertyFilters(fields.Field):
     """`user_properties`: full property name -> PropertyFilter. Errors are keyed by
     the property name, so they read `filter.user_properties.string:Channel.one_of`."""
+
+    # Each value is a PropertyFilter object.
+    openapi = {"type": "object", "additionalProperties": {"type": "object"}}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):

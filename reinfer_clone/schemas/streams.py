@@ -15,6 +15,8 @@ class LabelPath(fields.Field):
     """A label as its list of path parts (what the Stream object echoes); a
     `" > "` string is accepted and split."""
 
+    openapi = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             value = value.split(SEPARATOR)
