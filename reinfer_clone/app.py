@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import api
+from . import api, web
 from .api.support import DB_EXTENSION, json_default
 from .config import Config
 from .db import Database
@@ -35,6 +35,8 @@ def create_app(config: Config | None = None, database: Database | None = None) -
     # Werkzeug decodes %2F before routing, so `project%2Fname` matches `<project>/<name>`.
     app.url_map.strict_slashes = False
     api.register(app)
+    # The web interface: static files, a pure client of the API above.
+    app.register_blueprint(web.bp)
     if not app.debug:
         logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO))
     ml.configure(config.embedding_model, config.embedding_quantize)

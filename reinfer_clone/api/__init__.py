@@ -45,9 +45,15 @@ def _bearer_token() -> str:
     return token.strip()
 
 
+# Blueprints that serve no data and so need no token (the web interface's static files).
+PUBLIC_BLUEPRINTS = {"ui"}
+
+
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
+    if request.blueprint in PUBLIC_BLUEPRINTS:
+        return
     user = auth_service.authenticate(db(), _bearer_token())
     if user is None:
         raise Unauthorized("Invalid API token.")
