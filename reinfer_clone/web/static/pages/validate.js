@@ -22,8 +22,8 @@ export async function render(ctx) {
         try {
           const {job: now} = await get(`${paths.dataset(ctx.project, ctx.dataset)}/train/${job.id}`);
           if (now.status === 'succeeded') {
+            await draw();  // first, so that the message means the page shows the new version
             replace(jobStatus, `Training succeeded: model version ${now.model_version}.`);
-            await draw();
             return;
           }
           if (now.status === 'failed') { replace(jobStatus, `Training failed: ${now.error || 'unknown error'}`); return; }
