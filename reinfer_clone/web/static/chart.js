@@ -32,7 +32,9 @@ export function prCurve(title, curve, marks) {
     const y = sy(curve.precisions[i]);
     return h('svg:g', {class: `mark mark-${k}`},
       h('svg:circle', {cx: x, cy: y, r: 4}),
-      h('svg:text', {x: x + 6, y: y - 6 + 11 * k, class: 'mark-label'}, `${m.name} ${m.threshold.toFixed(2)}`));
+      // Labels stack in a corner box: thresholds often share one curve point.
+      h('svg:text', {x: W - PAD.r - 4, y: H - PAD.b - 8 - 12 * (marks.length - 1 - k), 'text-anchor': 'end',
+        class: 'mark-label'}, `● ${m.name.replace('_', ' ')} ≥ ${m.threshold.toFixed(2)}`));
   });
   return h('svg:svg', {viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': title},
     h('svg:title', {}, title),

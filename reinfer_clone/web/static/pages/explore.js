@@ -221,7 +221,12 @@ export async function render(ctx) {
     const item = st.items[st.index];
     if (!item) return;
     const group = groupOf(item);
-    const taken = new Set([...(group.assigned || []), ...(group.dismissed || [])].map((l) => l.name));
+    // Assigned labels imply their parents: those are not candidates for dismissal either.
+    const taken = new Set((group.dismissed || []).map((l) => l.name));
+    for (const l of group.assigned || []) {
+      const parts = l.name.split(' > ');
+      parts.forEach((_, i) => taken.add(parts.slice(0, i + 1).join(' > ')));
+    }
     const top = (group.predicted || []).map((p) => (Array.isArray(p.name) ? p.name.join(' > ') : p.name))
       .find((n) => !taken.has(n));
     if (top) change(top, 'dismiss'); else ctx.notify('No prediction left to dismiss.');
