@@ -23,6 +23,7 @@ from . import (
     search,
     sources,
     streams,
+    taxonomy,
     unsupported,
     users,
 )
@@ -31,7 +32,7 @@ from .support import db
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
     labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
-    search.bp, unsupported.bp,
+    search.bp, taxonomy.bp, unsupported.bp,
 )
 
 
