@@ -147,8 +147,21 @@ def test_teach_train_validate_pin_and_stream(live, page):
 
     # Taxonomy and Reports show the labels and their volume.
     page.get_by_role("link", name="Taxonomy").click()
-    expect(page.get_by_role("table", name="Label tree").get_by_role("row", name=re.compile("^Arrival"))).to_be_visible()
+    tree = page.get_by_role("table", name="Label tree")
+    expect(tree.get_by_role("row", name=re.compile("^Arrival"))).to_be_visible()
     shot(page, "06-taxonomy")
+    failed = [f"{live.source['id']}.{c}" for c, want in done if want == "Top Up > Failed"]
+    page.get_by_role("button", name="Rename or move Top Up > Failed").click()
+    page.get_by_label("New path for Top Up > Failed").fill("Payments > Top-up failed")
+    page.get_by_role("button", name="Save").click()
+    expect(tree.get_by_role("row", name=re.compile("^Top-up failed"))).to_be_visible()
+    page.get_by_role("button", name="Delete Top Up", exact=True).click()
+    page.get_by_role("button", name=re.compile("^Confirm delete Top Up and")).click()
+    expect(page.get_by_role("status").first).to_contain_text("Deleted “Top Up”")
+    names = [d["name"] for d in ok(live.admin.get(DATASET))["dataset"]["label_defs"]]
+    assert "Payments > Top-up failed" in names and not [n for n in names if n.startswith("Top Up")]
+    for uid in failed:
+        assert assigned(live, uid) == ["Payments > Top-up failed"]
     page.get_by_role("link", name="Reports").click()
     expect(page.get_by_role("img", name="Label volume over time")).to_be_visible()
     page.get_by_label("User property").select_option("string:Channel")
@@ -183,7 +196,7 @@ def test_teach_train_validate_pin_and_stream(live, page):
 
 
 def test_read_only_user_sees_no_write_controls_and_the_api_refuses_writes(live, page):
-    make_dataset(live.admin, "acme", "readonly", source_ids=[live.source["id"]])
+    make_dataset(live.admin, "acme", "readonly", source_ids=[live.source["id"]], label_defs=[{"name": "Billing > Refund"}])
     reader = make_user(live.app, "reader", projects={"acme": ["sources-read", "voc-readonly", "streams-read"]})
     sign_in(page, live, reader.token)
     expect(page.get_by_role("heading", name="Projects and datasets")).to_be_visible()
@@ -201,6 +214,10 @@ def test_read_only_user_sees_no_write_controls_and_the_api_refuses_writes(live, 
     expect(clusters.get_by_role("checkbox")).to_have_count(0)
     expect(clusters.get_by_role("button")).to_have_count(0)
     expect(page.get_by_role("button", name="Apply label to selected")).to_have_count(0)
+    page.goto(live.url + "/ui/acme/readonly/taxonomy")
+    expect(page.get_by_role("heading", name="Taxonomy")).to_be_visible()
+    expect(page.get_by_role("table", name="Label tree").get_by_role("row", name=re.compile("^Refund"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^(Rename|Delete)"))).to_have_count(0)
     page.goto(live.url + "/ui/acme/readonly/validate")
     expect(page.get_by_text("No model has been trained yet.")).to_be_visible()
     expect(page.get_by_role("button", name="Train now")).to_have_count(0)
@@ -218,6 +235,8 @@ def test_read_only_user_sees_no_write_controls_and_the_api_refuses_writes(live, 
         reader.put("/api/v1/datasets/acme/readonly/streams", json={"stream": {"name": "s"}}),
         reader.put("/api/v1/datasets/acme/other", json={"dataset": {}}),
         reader.put("/api/v1/datasets/acme/readonly/model-tags/live", json={"version": 1}),
+        reader.post(f"{base}/labels/default/rename", json={"name": "Billing", "new_name": "Money"}),
+        reader.delete(f"{base}/labels/default", query_string={"name": "Billing"}),
     ):
         assert response.status_code == 403, response.get_data(as_text=True)
         assert response.get_json()["status"] == "error"

@@ -20,7 +20,8 @@ const KEYS = [
 export async function render(ctx) {
   const {main} = ctx;
   const base = paths.privateDataset(ctx.project, ctx.dataset);
-  let dataset = await loadDataset(ctx);
+  const [first, known] = await Promise.all([loadDataset(ctx), versions(ctx)]);
+  let dataset = first;
   const writable = canLabel(ctx);
   const st = {items: [], index: 0, continuation: null, sentiment: 'positive', shownVersion: 0, latest: 0};
 
@@ -266,7 +267,7 @@ export async function render(ctx) {
       }
     } catch { /* the next poll tries again */ }
   }
-  await poll();
+  st.latest = known.length ? known[known.length - 1] : 0;
   st.shownVersion = st.latest;
   const timer = setInterval(poll, POLL_MS);
 
