@@ -94,7 +94,12 @@ def main() -> None:
                 elapsed = time.perf_counter() - t
                 entries = page.evaluate("""() => performance.getEntriesByType('navigation')
                     .concat(performance.getEntriesByType('resource'))
-                    .map(e => ({name: e.name, size: e.transferSize}))""")
+                    .map(e => ({name: e.name, size: e.transferSize, start: e.requestStart, end: e.responseEnd}))""")
+                api = [e for e in entries if "/api/" in e["name"] or "/auth/" in e["name"]]
+                if api:
+                    first_api = min(e["start"] for e in api)
+                    query = [e["end"] - e["start"] for e in api if e["name"].endswith("/query")]
+                    timings.append((first_api, query[0] if query else 0.0))
                 context.close()
                 static = sum(e["size"] for e in entries if "/ui/static/" in e["name"] or e["name"].rstrip("/") in (url, base))
                 return elapsed, static, sum(e["size"] for e in entries), len(entries)
@@ -102,13 +107,18 @@ def main() -> None:
             def explore_ready(page):
                 page.get_by_role("article", name="Comment").get_by_text("Comment 1 of").wait_for()
 
+            timings: list[tuple[float, float]] = []
             first_load(explore, explore_ready)  # warm the server (and its caches), not the browser
+            timings.clear()
             loads = [first_load(explore, explore_ready) for _ in range(5)]
             elapsed = sorted(x[0] for x in loads)
             _, static, total, count = loads[-1]
             print(f"first load of Explore ({args.n:,} comments), empty browser cache, warm server: "
                   f"median {ms(statistics.median(elapsed))} (of 5: {', '.join(ms(x) for x in elapsed)}); "
                   f"{count} requests, {static / 1024:.1f} kB of page and assets, {total / 1024:.1f} kB in all")
+            print("  of which: first API request sent after "
+                  f"{statistics.median(t[0] for t in timings):.0f} ms (shell and modules loaded), "
+                  f"the query request took {statistics.median(t[1] for t in timings):.0f} ms (medians)")
             ds_loads = sorted(first_load(f"{base}/ui", lambda pg: pg.get_by_role("row", name=f"{project} triage").get_by_text(f"{args.n:,}").first.wait_for())[0]
                               for _ in range(3))
             print(f"first load of the datasets page (counts over {args.n:,} comments): median {ms(statistics.median(ds_loads))}")

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from ..helpers import make_dataset, make_user, ok
-from .conftest import shot
+from .conftest import ARTIFACTS, shot
 
 DATASET = "/api/v1/datasets/acme/triage"
 PRIVATE = "/api/_private/datasets/acme/triage"
@@ -124,6 +124,7 @@ def test_teach_train_validate_pin_and_stream(live, page):
     page.keyboard.press("d")  # dismiss the top prediction not assigned
     expect(detail).to_contain_text("Dismissed:")
     shot(page, "04-explore")
+    page.screenshot(path=str(ARTIFACTS / "readme-explore.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 720})
 
     # Validate: rating, a PR chart with its thresholds, train now with job status, pin live.
     page.get_by_role("link", name="Validate").click()

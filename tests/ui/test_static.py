@@ -10,7 +10,7 @@ from reinfer_clone import web
 
 from ..helpers import error
 
-ASSET_RE = re.compile(r'/ui/static/([0-9a-f]{12})/(app\.js|style\.css)')
+ASSET_RE = re.compile(r'/ui/static/([0-9a-f]{12})/([a-z/]+\.(?:js|css))')
 IMPORT_RE = re.compile(r"""(?:import|from)\s+['"]([^'"]+)['"]""")
 
 
@@ -23,7 +23,10 @@ def test_every_page_path_serves_the_shell_without_a_token(anon, path):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     html = response.get_data(as_text=True)
     assert {m.group(1) for m in ASSET_RE.finditer(html)} == {web.VERSION}
-    assert {m.group(2) for m in ASSET_RE.finditer(html)} == {"app.js", "style.css"}
+    assert f'<script type="module" src="/ui/static/{web.VERSION}/app.js">' in html
+    assert f'<link rel="stylesheet" href="/ui/static/{web.VERSION}/style.css">' in html
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/ui/static/[0-9a-f]{12}/([^"]+)">', html))
+    assert preloaded == {p.relative_to(web.STATIC).as_posix() for p in web.STATIC.rglob("*.js")}
 
 
 def test_the_shell_revalidates_by_etag(anon):

@@ -22,7 +22,7 @@ export async function render(ctx) {
         return h('tr', {}, h('td', {}, s.name), h('td', {}, s.title),
           h('td', {}, s.model ? `v${s.model.version}` : '–'),
           h('td', {}, (s.model?.label_thresholds || []).map((t) => `${labelName(t.name)} ≥ ${t.threshold}`).join('; ')),
-          h('td', {class: 'row'}, consumer ? [
+          h('td', {}, consumer ? h('div', {class: 'row tight'}, [
             h('button', {type: 'button', 'aria-label': `Preview stream ${s.name}`, onClick: () => show(s)}, 'Preview'),
             h('label', {for: resetId}, 'Reset to'), resetAt,
             h('button', {type: 'button', 'aria-label': `Reset stream ${s.name}`, onClick: async () => {
@@ -30,7 +30,7 @@ export async function render(ctx) {
                 await post(`${base}/${s.name}/reset`, {to_comment_created_at: `${resetAt.value}T00:00:00Z`});
                 ctx.notify(`Stream ${s.name} reset to ${resetAt.value}.`);
               } catch (err) { ctx.fail(err); }
-            }}, 'Reset')] : null));
+            }}, 'Reset')]) : null));
       }))) : h('p', {}, 'No stream yet.'));
   }
 

@@ -69,9 +69,9 @@ export async function render(ctx) {
       h('td', {}, num(c.positive + c.negative)), h('td', {}, num(predicted[i])),
       h('td', {}, m ? pct(m.precision) : '–'), h('td', {}, m ? pct(m.recall) : '–'),
       h('td', {}, m ? pct(m.average_precision) : '–'), h('td', {}, warnings.get(n) || ''),
-      editor ? h('td', {class: 'row'},
+      editor ? h('td', {}, h('div', {class: 'row tight'},
         h('button', {type: 'button', 'aria-label': `Rename or move ${n}`, onClick: () => edit(n)}, 'Rename / move'),
-        deleteButton) : null);
+        deleteButton)) : null);
   });
   replace(main, h('h1', {}, 'Taxonomy'),
     h('p', {class: 'muted'}, current ? `Metrics from model version ${current.validation.version}.` : 'No model yet: no metrics.'),
