@@ -124,7 +124,10 @@ def test_teach_train_validate_pin_and_stream(live, page):
     page.keyboard.press("d")  # dismiss the top prediction not assigned
     expect(detail).to_contain_text("Dismissed:")
     shot(page, "04-explore")
-    page.screenshot(path=str(ARTIFACTS / "readme-explore.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 720})
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "readme-explore.png"))  # docs/web-explore.png is a copy
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     # Validate: rating, a PR chart with its thresholds, train now with job status, pin live.
     page.get_by_role("link", name="Validate").click()
