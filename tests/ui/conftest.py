@@ -71,11 +71,23 @@ def page(browser):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.set_default_timeout(30_000)
+    # Caps, not expectations: pages answer in well under a second, but this machine is shared.
+    page.set_default_timeout(60_000)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+# Controls without an accessible name: no aria-label, no <label>, no text.
+UNLABELLED = """() => [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+    .filter((el) => !(el.getAttribute('aria-label') || (el.labels && el.labels.length) || el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 160))"""
+
+
 def shot(page, name: str) -> None:
+    """Check that every control on the page has an accessible name, then take a screenshot."""
+    assert page.evaluate(UNLABELLED) == [], name
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
