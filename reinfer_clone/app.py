@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import api
+from . import api, web
 from .api import ratelimit
 from .api.support import DB_EXTENSION, json_default
 from .config import Config
@@ -37,6 +37,8 @@ def create_app(config: Config | None = None, database: Database | None = None) -
     app.url_map.strict_slashes = False
     ratelimit.init(app, config.rate_limit, config.rate_limit_storage)
     api.register(app)
+    # The web interface: static files, a pure client of the API above.
+    app.register_blueprint(web.bp)
     if not app.debug:
         level = getattr(logging, config.log_level.upper(), logging.INFO)
         logging.basicConfig(level=level)

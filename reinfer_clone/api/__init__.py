@@ -24,6 +24,7 @@ from . import (
     search,
     sources,
     streams,
+    taxonomy,
     unsupported,
     users,
 )
@@ -34,7 +35,7 @@ from .support import db, request_user
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
     labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
-    search.bp, unsupported.bp,
+    search.bp, taxonomy.bp, unsupported.bp,
     reference.bp,
 )
 
@@ -62,11 +63,15 @@ def check_url():
             raise InvalidInput(f"Invalid query parameter '{name}': {problem}", field=name)
 
 
+# Blueprints that serve no data and so need no token (the web interface's static files).
+PUBLIC_BLUEPRINTS = {"ui"}
+
+
 def authenticate():
     if request.routing_exception is not None:
         return  # unknown route or method: let its 404/405 through
-    if is_public(current_app.view_functions[request.endpoint]):
-        return  # health checks and the API description need no token
+    if request.blueprint in PUBLIC_BLUEPRINTS or is_public(current_app.view_functions[request.endpoint]):
+        return  # the web interface's files, health checks and the API description need no token
     user = request_user(_bearer_token())
     if user is None:
         raise Unauthorized("Invalid API token.")

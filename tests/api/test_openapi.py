@@ -26,6 +26,8 @@ def document(anon):
 
 def _operations(app):
     for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("ui."):
+            continue  # the web interface's files are pages, not API routes (docs/openapi.md)
         for method in sorted(rule.methods & set(DOCUMENTED_METHODS)):
             yield rule, method
 
