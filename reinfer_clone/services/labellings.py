@@ -93,22 +93,23 @@ def annotated_pks(session: Session, comment_pks) -> set[int]:
     ))
 
 
-def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_predictions: bool
-                     ) -> tuple[dict[int, Annotation], set[int], dict[int, list[dict]]]:
+def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_predictions: bool,
+                     model=None) -> tuple[dict[int, Annotation], set[int], dict[int, list[dict]]]:
     """For a page of comments: the dataset's annotations, the comments any
     dataset reviewed, and (when asked) the latest model's predictions."""
     annotations = annotations_for(session, dataset.id, pks)
     reviewed = annotated_pks(session, pks)
-    predicted = predictions.predicted_labels(session, dataset, pks) if with_predictions else {}
+    predicted = predictions.predicted_labels(session, dataset, pks, model) if with_predictions else {}
     return annotations, reviewed, predicted
 
 
 def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True,
-              with_predictions: bool = False) -> list[dict]:
+              with_predictions: bool = False, model=None) -> list[dict]:
     """AnnotatedComment objects (contract §8.1) for comments, in the given order;
-    with `with_predictions`, the latest model's labels in `labelling[].predicted`."""
+    with `with_predictions`, the labels of `model` (default the latest) in
+    `labelling[].predicted`."""
     annotations, reviewed, predicted = page_annotations(
-        session, dataset, [c.pk for c in comments], with_predictions)
+        session, dataset, [c.pk for c in comments], with_predictions, model)
     out = []
     for comment in comments:
         item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed)}
