@@ -16,7 +16,7 @@ def write_labelling(project, name, uid):
     body = load(LabellingRequest())
     dataset = datasets.get_by_name(db(), project, name)
     item = labellings.write(db(), dataset, uid, body.get("labelling"), body.get("entities"),
-                            body.get("moon_forms"))
+                            body.get("moon_forms"), user_id=principal().user_id)
     if "labelling" in body:
         training.schedule_retrain(db(), dataset, config().retrain_delay)
     return ok(**item)

@@ -49,7 +49,8 @@ def dataset_statistics(project, name):
     selection = query.Selection.of(body["comment_filter"], body["attribute_filters"], field="comment_filter")
     resolution = (body.get("time_resolution") or "day") if body["label_timeseries"] else None
     label_counts = body["label_counts"] or body["label_timeseries"]
-    return ok(statistics=query.statistics(db(), dataset, selection, label_counts, resolution))
+    return ok(statistics=query.statistics(db(), dataset, selection, label_counts, resolution,
+                                          by_user=body["reviewed_by_user"]))
 
 
 @bp.post("/<project>/<name>/summary")

@@ -199,6 +199,8 @@ class StatisticsRequest(Schema):
     time_resolution = String(allow_none=True, validate=one_of(TIME_RESOLUTIONS))
     # Our extension: label counts without a time series.
     label_counts = StrictBoolean(load_default=False)
+    # Our extension: reviewed comments counted by who labelled them.
+    reviewed_by_user = StrictBoolean(load_default=False)
 
 
 class SummaryRequest(Schema):

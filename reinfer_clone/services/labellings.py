@@ -47,9 +47,10 @@ def _is_reviewed(annotation: Annotation) -> bool:
 
 
 def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities=None,
-          moon_forms=None) -> dict:
+          moon_forms=None, user_id: str | None = None) -> dict:
     """Replace the given groups (and entities, forms); absent keys keep what is stored.
-    Unknown label names become label defs of their group, ancestors included."""
+    Unknown label names become label defs of their group, ancestors included.
+    `user_id` (the writer) and the time are recorded as who labelled it last."""
     comment = _comment(session, dataset, uid)
     annotation = session.scalar(
         select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.comment_pk == comment.pk)
@@ -73,6 +74,7 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
         annotation.moon_forms = moon_forms
     annotation.reviewed = _is_reviewed(annotation)
     annotation.updated_at = utcnow()
+    annotation.updated_by = user_id
     session.commit()
     return annotated(session, dataset, [comment])[0]
 
@@ -104,7 +106,7 @@ def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_pr
 
 
 def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True,
-              with_predictions: bool = False, model=None) -> list[dict]:
+              with_predictions: bool = False, model=None, attribution: bool = False) -> list[dict]:
     """AnnotatedComment objects (contract §8.1) for comments, in the given order;
     with `with_predictions`, the labels of `model` (default the latest) in
     `labelling[].predicted`."""
@@ -121,6 +123,11 @@ def annotated(session: Session, dataset: Dataset, comments, include_markup: bool
                 item["entities"] = annotation.entities
             if annotation.moon_forms is not None:
                 item["moon_forms"] = annotation.moon_forms
+            if attribution:
+                # Extensions: who wrote the labelling last, and when.
+                item["labelled_at"] = annotation.updated_at
+                if annotation.updated_by is not None:
+                    item["labelled_by"] = annotation.updated_by
         if comment.pk in predicted:
             add_predicted(item, predicted[comment.pk])
         out.append(item)
@@ -156,7 +163,7 @@ def read_by_uids(session: Session, dataset: Dataset, uids: list[str]) -> list[di
             select(Comment).where(Comment.source_id == source_id, Comment.external_id.in_(ids))
         ):
             found[(source_id, comment.external_id)] = comment
-    return annotated(session, dataset, [found[key] for key in wanted if key in found])
+    return annotated(session, dataset, [found[key] for key in wanted if key in found], attribution=True)
 
 
 def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str | None,
@@ -178,7 +185,7 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     if not rows:
         return [], None
     items = annotated(session, dataset, [comment for _, comment in rows],
-                      with_predictions=with_predictions)
+                      with_predictions=with_predictions, attribution=True)
     return items, pagination.encode("labellings", [rows[-1][0]])
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from .. import pagination
 from ..errors import InvalidInput
-from ..models import Annotation, Comment, Dataset, ModelVersion, Source
+from ..models import Annotation, Comment, Dataset, ModelVersion, Source, User
 from ..schemas.fields import format_datetime
 from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
 from .comment_filter import CommentFilter
@@ -446,13 +446,36 @@ def _count(session: Session, dataset: Dataset | None, selection: Selection, cond
     return sum(len(rows) for rows in _matching(session, dataset, selection, conditions, ALL_COLUMNS))
 
 
+def reviewed_by_user(session: Session, dataset: Dataset, selection: Selection, conditions: list) -> list[dict]:
+    """Reviewed comments matching the selection, counted by who labelled them
+    last: [{user_id, username, num_reviewed}], most first; `user_id` null for
+    labellings written before attribution was recorded."""
+    counts: Counter = Counter()
+    if selection.tests_rows:
+        for rows in _matching(session, dataset, selection, conditions, (Comment.pk, Comment.timestamp)):
+            counts.update(a.updated_by for a in annotations_for(session, dataset.id, [r.pk for r in rows]).values()
+                          if a.reviewed)
+    else:
+        counts.update(dict(session.execute(
+            select(Annotation.updated_by, func.count()).join(Comment, Comment.pk == Annotation.comment_pk)
+            .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True), *conditions)
+            .group_by(Annotation.updated_by)).all()))
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_([u for u in counts if u]))).all())
+    return [{"user_id": user, "username": names.get(user), "num_reviewed": int(n)}
+            for user, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))]
+
+
 def statistics(session: Session, dataset: Dataset, selection: Selection, label_counts: bool = False,
-               resolution: str | None = None) -> dict:
+               resolution: str | None = None, by_user: bool = False) -> dict:
     """`num_comments`; with `label_counts`, assigned labels (parents implied) by
     sentiment; with a `resolution`, the label time series: one row per period
     holding comments, `[period start, comments, count of each label]`, periods
     ascending, labels in the order of `label_timeseries_labels`."""
     conditions = selection.conditions(session, dataset)
+    if by_user:
+        # Extension: reviewed comments per user, beside whatever else was asked.
+        out = statistics(session, dataset, selection, label_counts, resolution)
+        return {**out, "reviewed_by_user": reviewed_by_user(session, dataset, selection, conditions)}
     if not label_counts and resolution is None:
         return {"num_comments": _count(session, dataset, selection, conditions)}
     total = 0

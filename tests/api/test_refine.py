@@ -250,3 +250,49 @@ def test_validation_lists_rating_factors_and_derives_the_score(admin, session):
     ok(admin.post(f"{BASE}/query", json={"filter": {}, "order": {"kind": "rebalance"}}))
     stored = {p.region for p in session.query(StoredPrediction)}
     assert stored <= {0, 1} and stored
+
+
+# --- who labelled what -------------------------------------------------------------------------
+
+def test_labellings_record_who_wrote_them(app, admin, setup, session):
+    from reinfer_clone.models import Annotation
+
+    from ..helpers import is_utc
+
+    a = setup
+    reviewer = make_user(app, "reviewer", projects={"acme": ["datasets-review", "voc-readonly", "sources-read"]})
+    uid = f"{a['id']}.c-{{:05d}}".format
+    assign(reviewer, uid(10), label("Card"))
+    assign(reviewer, uid(11), label("Billing"))
+    # A row from before attribution was recorded (c-00005, the first written)
+    # stays valid: unknown writer.
+    old = session.query(Annotation).order_by(Annotation.pk).first()
+    old.updated_by = None
+    session.commit()
+
+    read = ok(admin.get(f"{BASE}/labellings", query_string={"id": [uid(10), uid(4), uid(0)]}))["results"]
+    assert read[0]["labelled_by"] == reviewer.user_id and is_utc(read[0]["labelled_at"])
+    assert read[1]["labelled_by"] == admin.user_id  # c-00004 was labelled by admin in setup
+    assert "labelled_by" not in read[2] and "labelled_at" not in read[2]  # never labelled
+    bulk = ok(admin.get(f"{BASE}/labellings", query_string={"source_id": a["id"], "limit": 50}))["results"]
+    by_id = {r["comment"]["id"]: r for r in bulk}
+    assert by_id["c-00011"]["labelled_by"] == reviewer.user_id
+    unknown = [r for r in bulk if "labelled_by" not in r]
+    assert len(unknown) == 1 and is_utc(unknown[0]["labelled_at"])
+
+    # Relabelling moves the attribution to the new writer.
+    assign(admin, uid(11), label("Card"))
+    stats = ok(admin.post(f"{BASE}/statistics", json={"comment_filter": {}, "reviewed_by_user": True}))["statistics"]
+    assert stats["num_comments"] == 12
+    counts = {row["user_id"]: row["num_reviewed"] for row in stats["reviewed_by_user"]}
+    assert counts == {admin.user_id: 6, None: 1, reviewer.user_id: 1}
+    assert [row["num_reviewed"] for row in stats["reviewed_by_user"]] == [6, 1, 1]
+    assert next(r for r in stats["reviewed_by_user"] if r["user_id"] == reviewer.user_id)["username"] == "reviewer"
+    assert next(r for r in stats["reviewed_by_user"] if r["user_id"] is None)["username"] is None
+    # The filter applies: from 2024-01-10 on, 9 and 11 (admin) and 10 (reviewer) are reviewed.
+    late = {"timestamp": {"minimum": "2024-01-10T00:00:00Z"}}
+    stats = ok(admin.post(f"{BASE}/statistics", json={"comment_filter": late, "reviewed_by_user": True}))["statistics"]
+    assert {r["user_id"]: r["num_reviewed"] for r in stats["reviewed_by_user"]} == {
+        admin.user_id: 2, reviewer.user_id: 1}
+    # Without the flag the statistics are as before.
+    assert "reviewed_by_user" not in ok(admin.post(f"{BASE}/statistics", json={"comment_filter": {}}))["statistics"]
