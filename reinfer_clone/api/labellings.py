@@ -30,7 +30,7 @@ def write_labelling(project, name, uid):
     # The answer carries the comment: its text is for readers of its source.
     require_sources_read([labellings.source_in(dataset, uid)])
     item = labellings.write(db(), dataset, uid, body.get("labelling"), body.get("entities"),
-                            body.get("moon_forms"))
+                            body.get("moon_forms"), user_id=principal().user_id)
     if "labelling" in body:
         training.schedule_retrain(db(), dataset, config().retrain_delay)
     hints = labellings.separator_hints(body.get("labelling"))

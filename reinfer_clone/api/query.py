@@ -62,7 +62,8 @@ def dataset_statistics(project, name):
         require_sources_read(selection.comment_filter.source_ids(dataset.source_ids))
     resolution = (body.get("time_resolution") or "day") if body["label_timeseries"] else None
     label_counts = body["label_counts"] or body["label_timeseries"]
-    return ok(statistics=query.statistics(db(), dataset, selection, label_counts, resolution))
+    return ok(statistics=query.statistics(db(), dataset, selection, label_counts, resolution,
+                                          by_user=body["reviewed_by_user"]))
 
 
 @bp.post("/<project>/<name>/summary")

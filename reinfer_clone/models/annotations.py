@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
@@ -32,3 +32,6 @@ class Annotation(Base):
     # True when anything is assigned or dismissed: "reviewed" in the contract's terms.
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Who wrote the labelling last (a user id; null for rows written before this
+    # was recorded). Not a foreign key: deleting a user keeps the attribution.
+    updated_by: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -53,6 +53,9 @@ class ModelVersion(Base):
     # Deferred: hundreds of kB of JSON that finding the latest version (every
     # prediction and export page does) need not decode.
     validation: Mapped[dict] = mapped_column(JSON, default=dict, deferred=True)
+    # Centroids of the data's regions (rating factor "balance"), unit vectors in
+    # the embedding space; null for versions trained before regions existed.
+    regions: Mapped[list | None] = mapped_column(JSON, nullable=True, deferred=True)
     # The trained classifier; deferred so listing versions never loads megabytes.
     artifact: Mapped[bytes] = deferred(mapped_column(LargeBinary))
 
@@ -94,3 +97,5 @@ class StoredPrediction(Base):
     # [{"name": "A > B", "probability": p, "sentiment": s?}], hierarchy rule applied,
     # sorted by descending probability.
     labels: Mapped[list] = mapped_column(JSON, default=list)
+    # The comment's region under the version's `regions` (the rebalance queue).
+    region: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -12,7 +12,9 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, is_number, one_of
 
 REVIEWED = ("only_reviewed", "only_unreviewed")
-ORDER_KINDS = ("recent", "by_label", "sample", "low_confidence")
+ORDER_KINDS = ("recent", "by_label", "sample", "low_confidence", "teach", "check", "missed", "rebalance")
+# Orders of one label.
+LABEL_ORDERS = ("by_label", "teach", "check", "missed")
 LABELS = "labels"
 ATTACHMENT_TYPES = "attachment_property_types"
 ATTACHMENT_COUNT = "attachment_property_num_attachments"
@@ -164,11 +166,13 @@ class Order(Schema):
     kind = String(required=True, validate=one_of(ORDER_KINDS))
     label = String()
     seed = StrictInteger(validate=validate.Range(min=0))
+    # Extension (contract §20): score under this model version instead of the latest.
+    model_version = StrictInteger(allow_none=True, validate=validate.Range(min=1))
 
     @validates_schema(skip_on_field_errors=True)
     def parameters(self, data, **kwargs):
-        if data["kind"] == "by_label" and not data.get("label"):
-            raise ValidationError("Order 'by_label' needs a label.", "label")
+        if data["kind"] in LABEL_ORDERS and not data.get("label"):
+            raise ValidationError(f"Order '{data['kind']}' needs a label.", "label")
         if data["kind"] == "sample" and data.get("seed") is None:
             raise ValidationError("Order 'sample' needs a seed.", "seed")
 
@@ -202,6 +206,8 @@ class StatisticsRequest(Schema):
     time_resolution = String(allow_none=True, validate=one_of(TIME_RESOLUTIONS))
     # Our extension: label counts without a time series.
     label_counts = StrictBoolean(load_default=False)
+    # Our extension: reviewed comments counted by who labelled them.
+    reviewed_by_user = StrictBoolean(load_default=False)
 
 
 class SummaryRequest(Schema):

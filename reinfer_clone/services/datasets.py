@@ -325,7 +325,8 @@ def _copy_annotations(session: Session, origin: Dataset, dataset: Dataset) -> No
                 names.setdefault(entry["group"], set()).update(label["name"] for label in entry.get(key, []))
     for group_name in sorted(names):
         ensure_label_defs(session, dataset, group_name, sorted(names[group_name]))
-    columns = ("comment_pk", "source_id", "labelling", "entities", "moon_forms", "reviewed", "updated_at")
+    columns = ("comment_pk", "source_id", "labelling", "entities", "moon_forms", "reviewed", "updated_at",
+               "updated_by")
     # One INSERT ... SELECT: the rows never pass through Python.
     session.execute(sa_insert(Annotation).from_select(
         ["dataset_id", *columns],

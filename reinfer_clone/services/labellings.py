@@ -74,9 +74,10 @@ def _is_reviewed(annotation: Annotation) -> bool:
 
 
 def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities=None,
-          moon_forms=None) -> dict:
+          moon_forms=None, user_id: str | None = None) -> dict:
     """Replace the given groups (and entities, forms); absent keys keep what is stored.
-    Unknown label names become label defs of their group, ancestors included."""
+    Unknown label names become label defs of their group, ancestors included.
+    `user_id` (the writer) and the time are recorded as who labelled it last."""
     comment = _comment(session, dataset, uid)
     annotation = session.scalar(
         select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.comment_pk == comment.pk)
@@ -100,6 +101,7 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
         annotation.moon_forms = moon_forms
     annotation.reviewed = _is_reviewed(annotation)
     annotation.updated_at = utcnow()
+    annotation.updated_by = user_id
     session.commit()
     return annotated(session, dataset, [comment])[0]
 
@@ -120,22 +122,23 @@ def annotated_pks(session: Session, comment_pks) -> set[int]:
     ))
 
 
-def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_predictions: bool
-                     ) -> tuple[dict[int, Annotation], set[int], dict[int, list[dict]]]:
+def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_predictions: bool,
+                     model=None) -> tuple[dict[int, Annotation], set[int], dict[int, list[dict]]]:
     """For a page of comments: the dataset's annotations, the comments any
     dataset reviewed, and (when asked) the latest model's predictions."""
     annotations = annotations_for(session, dataset.id, pks)
     reviewed = annotated_pks(session, pks)
-    predicted = predictions.predicted_labels(session, dataset, pks) if with_predictions else {}
+    predicted = predictions.predicted_labels(session, dataset, pks, model) if with_predictions else {}
     return annotations, reviewed, predicted
 
 
 def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True,
-              with_predictions: bool = False) -> list[dict]:
+              with_predictions: bool = False, model=None, attribution: bool = False) -> list[dict]:
     """AnnotatedComment objects (contract §8.1) for comments, in the given order;
-    with `with_predictions`, the latest model's labels in `labelling[].predicted`."""
+    with `with_predictions`, the labels of `model` (default the latest) in
+    `labelling[].predicted`."""
     annotations, reviewed, predicted = page_annotations(
-        session, dataset, [c.pk for c in comments], with_predictions)
+        session, dataset, [c.pk for c in comments], with_predictions, model)
     out = []
     for comment in comments:
         item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed)}
@@ -147,6 +150,11 @@ def annotated(session: Session, dataset: Dataset, comments, include_markup: bool
                 item["entities"] = annotation.entities
             if annotation.moon_forms is not None:
                 item["moon_forms"] = annotation.moon_forms
+            if attribution:
+                # Extensions: who wrote the labelling last, and when.
+                item["labelled_at"] = annotation.updated_at
+                if annotation.updated_by is not None:
+                    item["labelled_by"] = annotation.updated_by
         if comment.pk in predicted:
             add_predicted(item, predicted[comment.pk])
         out.append(item)
@@ -182,7 +190,7 @@ def read_by_uids(session: Session, dataset: Dataset, uids: list[str]) -> list[di
             select(Comment).where(Comment.source_id == source_id, Comment.external_id.in_(ids))
         ):
             found[(source_id, comment.external_id)] = comment
-    return annotated(session, dataset, [found[key] for key in wanted if key in found])
+    return annotated(session, dataset, [found[key] for key in wanted if key in found], attribution=True)
 
 
 def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str | None,
@@ -204,7 +212,7 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     if not rows:
         return [], None
     items = annotated(session, dataset, [comment for _, comment in rows],
-                      with_predictions=with_predictions)
+                      with_predictions=with_predictions, attribution=True)
     return items, pagination.encode("labellings", [rows[-1][0]])
 
 

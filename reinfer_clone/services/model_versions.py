@@ -9,7 +9,7 @@ from ..db import utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Dataset, ModelTag, ModelVersion
 from ..schemas.fields import id_number
-from . import names
+from . import ml, names
 
 NOT_FOUND = "model version not found"
 
@@ -113,6 +113,8 @@ def validation_response(dataset: Dataset, version: ModelVersion) -> dict:
             "train_size": int(validation.get("train_size", 0)),
             "test_size": int(validation.get("test_size", 0)),
             "mean_average_precision": float(validation.get("mean_average_precision", 0.0)),
+            # Contract §20: what the rating is made of (empty for versions trained before).
+            "factors": validation.get("factors", []),
             "labels": [{
                 "name": v["name"],
                 "support": int(v["support"]),
@@ -126,12 +128,13 @@ def validation_response(dataset: Dataset, version: ModelVersion) -> dict:
 
 
 def label_validation(version: ModelVersion, label: str) -> dict:
+    full_curve = ml.classifier().validation.full_curve
     for entry in version.validation.get("labels", []):
         if entry["name"] == label:
-            return {"thresholds": [float(x) for x in entry["thresholds"]],
-                    "precisions": [float(x) for x in entry["precisions"]],
-                    "recalls": [float(x) for x in entry["recalls"]]}
+            curve = full_curve(entry["thresholds"], entry["precisions"], entry["recalls"])
+            return {key: [float(x) for x in values]
+                    for key, values in zip(("thresholds", "precisions", "recalls"), curve)}
     if label in version.label_names:
-        # Scored but without held-out positives: no curve can be drawn.
-        return {"thresholds": [], "precisions": [], "recalls": []}
+        # Scored but never validated: the one point every threshold finds.
+        return {"thresholds": [0.0], "precisions": [0.0], "recalls": [0.0]}
     raise InvalidInput(f"label: '{label}' is not a label of model version {version.version}.", field="label")

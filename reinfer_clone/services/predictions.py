@@ -7,7 +7,8 @@ sorted by descending probability.
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+import numpy as np
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ..db import insert_for
@@ -39,6 +40,7 @@ def score(session: Session, model: ModelVersion, comments) -> dict[int, list[dic
         return {}
     label_model = ml.load_model(session, model)
     texts = [ml.classifier().comment_text(c.messages) for c in comments]
+    centroids = session.scalar(select(ModelVersion.regions).where(ModelVersion.pk == model.pk))
     with Session(bind=session.get_bind()) as writer:
         embeddings = ml.classifier().embed_cached(ml.embedder(), texts, ml.SqlEmbeddingCache(writer))
         # A comment with no subject or body text has nothing to predict from: no labels.
@@ -46,10 +48,17 @@ def score(session: Session, model: ModelVersion, comments) -> dict[int, list[dic
             c.pk: as_dicts(labels) if text else []
             for c, text, labels in zip(comments, texts, label_model.predict_embedded(texts, embeddings))
         }
+        regions = [None] * len(comments)
+        if centroids:
+            from ..classifier.rating import assign
+
+            regions = assign(np.asarray(centroids, dtype=np.float32), embeddings).tolist()
+        region_of = {c.pk: region for c, region in zip(comments, regions)}
         insert = insert_for(writer)
         writer.execute(
             insert(StoredPrediction)
-            .values([{"model_pk": model.pk, "comment_pk": pk, "labels": labels} for pk, labels in scored.items()])
+            .values([{"model_pk": model.pk, "comment_pk": pk, "labels": labels, "region": region_of[pk]}
+                     for pk, labels in scored.items()])
             .on_conflict_do_nothing()
         )
         writer.commit()
@@ -126,6 +135,35 @@ def confidences(session: Session, dataset: Dataset, model: ModelVersion | None =
     the dataset. The Teach queue shows the smallest first."""
     return {pk: min((abs(2 * x["probability"] - 1) for x in labels), default=1.0)
             for pk, labels in _all_scored(session, dataset, model)}
+
+
+def region_shares(session: Session, dataset: Dataset, model: ModelVersion) -> dict[int | None, float]:
+    """region -> (share of the dataset's reviewed comments in it) / (share of all
+    its comments in it), from the stored predictions of `model`, scoring any
+    comment not scored yet. Below 1: the reviewed set under-represents the region."""
+    from ..models import Annotation
+
+    score_all(session, dataset, model)
+    in_dataset = (StoredPrediction.model_pk == model.pk,
+                  StoredPrediction.comment_pk.in_(select(Comment.pk).where(Comment.source_id.in_(dataset.source_ids))))
+    everything = dict(session.execute(
+        select(StoredPrediction.region, func.count()).where(*in_dataset).group_by(StoredPrediction.region)).all())
+    reviewed = dict(session.execute(
+        select(StoredPrediction.region, func.count())
+        .join(Annotation, (Annotation.comment_pk == StoredPrediction.comment_pk)
+              & (Annotation.dataset_id == dataset.id) & Annotation.reviewed.is_(True))
+        .where(*in_dataset).group_by(StoredPrediction.region)).all())
+    total, total_reviewed = sum(everything.values()), sum(reviewed.values())
+    if not total or not total_reviewed:
+        return {region: 0.0 for region in everything}
+    return {region: (reviewed.get(region, 0) / total_reviewed) / (count / total)
+            for region, count in everything.items()}
+
+
+def regions_of(session: Session, model: ModelVersion) -> dict[int, int | None]:
+    """comment pk -> region under `model`, for every comment it has scored."""
+    return dict(session.execute(select(StoredPrediction.comment_pk, StoredPrediction.region)
+                                .where(StoredPrediction.model_pk == model.pk)).all())
 
 
 # Where held-out data gave a label no curve, "auto" falls back to this.

@@ -13,9 +13,11 @@ Orders:
 * `by_label`: highest probability of the label under the latest model first (an
   assigned label, parents implied, counts as 1.0; no prediction as 0.0), ties by
   oldest row. `sample`: ascending hash of (seed, comment row), a stable shuffle.
-  `low_confidence` (our name for the Teach queue): unreviewed comments whose
-  latest predictions are closest to a coin toss (smallest min |2p - 1|) first.
-  These score every candidate in Python, then page on the (score, row) key.
+  `low_confidence`: unreviewed comments whose predictions are closest to a coin
+  toss (smallest min |2p - 1|) first. The Refine queues `teach`, `check`,
+  `missed` (one label) and `rebalance` are described at `_label_queue` and
+  `_rebalance`. Each scores under the order's `model_version` (default the
+  latest). These score every candidate in Python, then page on the (score, row) key.
 """
 from __future__ import annotations
 
@@ -34,13 +36,13 @@ from sqlalchemy.orm import Session
 
 from .. import pagination
 from ..errors import InvalidInput
-from ..models import Annotation, Comment, Dataset, Source
+from ..models import Annotation, Comment, Dataset, ModelVersion, Source, User
 from ..schemas.fields import format_datetime
 from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
 from .comment_filter import CommentFilter
 from .labellings import annotated, annotations_for, assigned_with_parents
 from .model_versions import latest_version
-from .predictions import confidences, label_probabilities, predicted_labels
+from .predictions import confidences, label_probabilities, predicted_labels, region_shares, regions_of
 
 DEFAULT_LIMIT = 64
 MAX_LIMIT = 512
@@ -48,6 +50,10 @@ MAX_LIMIT = 512
 MAX_CSV_LIMIT = 150_000
 # A prediction at least this probable counts as the label for an unreviewed comment.
 PREDICTED_THRESHOLD = 0.5
+# The Teach queue's pivot for a label without a held-out curve.
+DEFAULT_BALANCED = 0.5
+# Orders that name a label of the dataset.
+LABEL_ORDERS = ("by_label", "teach", "check", "missed")
 MAX_SUMMARY_VALUES = 100
 SCAN_BATCH = 512
 CSV_COLUMNS = ("uid", "id", "timestamp", "Date", "subject", "body", "labels")
@@ -188,6 +194,8 @@ class _Plan:
     # Computed orders: comment pk -> ascending sort key, and the order's label or seed.
     keys: dict[int, tuple] | None = None
     param: str | int | None = None
+    # The model whose predictions the page shows (None: the latest).
+    model: ModelVersion | None = None
 
     def batches(self, session: Session, size: int, columns=ALL_COLUMNS) -> Iterator[list]:
         if self.keys is None:
@@ -233,7 +241,8 @@ def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
             stamp, pk = pagination.decode("query-recent", continuation)
             after = (datetime.fromisoformat(stamp), pk)
         return _Plan(conditions, after=after)
-    if kind == "by_label":
+    model = _order_model(session, dataset, order)
+    if kind in LABEL_ORDERS:
         param = order["label"]
         if param not in {d.name for d in dataset.label_defs}:
             raise InvalidInput(f"Invalid request: order.label: '{param}' is not a label of this dataset.",
@@ -250,18 +259,80 @@ def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
         after = (-score if kind == "by_label" else score, pk)
     pks = session.scalars(select(Comment.pk).where(*conditions)).all()
     if kind == "by_label":
-        probabilities = label_probabilities(session, dataset, param)
+        probabilities = label_probabilities(session, dataset, param, model)
         assigned = _assigned_pks(session, dataset, param)
         keys = {pk: (-(1.0 if pk in assigned else float(probabilities.get(pk, 0.0))), pk) for pk in pks}
     elif kind == "sample":
         keys = {pk: (_sample_key(param, pk), pk) for pk in pks}
+    elif kind in ("teach", "check", "missed"):
+        keys = _label_queue(session, dataset, model, kind, param, pks)
+    elif kind == "rebalance":
+        keys = _rebalance(session, dataset, model, pks)
     else:
-        # Teach: unreviewed comments the latest model is least sure of, first.
-        sure = confidences(session, dataset)
-        reviewed = set(session.scalars(select(Annotation.comment_pk).where(
-            Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))))
+        # Unreviewed comments the model is least sure of, first.
+        sure = confidences(session, dataset, model)
+        reviewed = _reviewed_pks(session, dataset)
         keys = {pk: (float(sure.get(pk, 0.0)), pk) for pk in pks if pk not in reviewed}
-    return _Plan(conditions, kind, after, keys, param)
+    return _Plan(conditions, kind, after, keys, param, model if order.get("model_version") else None)
+
+
+def _order_model(session: Session, dataset: Dataset, order: dict) -> ModelVersion | None:
+    """The order's pinned `model_version`, else the latest (None: no model yet)."""
+    number = order.get("model_version")
+    if number is None:
+        return latest_version(session, dataset.id)
+    model = session.scalar(select(ModelVersion).where(ModelVersion.dataset_id == dataset.id,
+                                                      ModelVersion.version == number))
+    if model is None:
+        raise InvalidInput(f"Invalid request: order.model_version: the dataset has no model version {number}.",
+                           field="order.model_version")
+    return model
+
+
+def _reviewed_pks(session: Session, dataset: Dataset) -> set[int]:
+    return set(session.scalars(select(Annotation.comment_pk).where(
+        Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))))
+
+
+def balanced_threshold(model: ModelVersion | None, label: str) -> float:
+    """The label's balanced auto threshold (best held-out F1), 0.5 without one."""
+    if model is None:
+        return DEFAULT_BALANCED
+    entry = next((v for v in model.validation.get("labels", []) if v["name"] == label), None)
+    return float(((entry or {}).get("auto_thresholds") or {}).get("balanced", DEFAULT_BALANCED))
+
+
+def _rebalance(session: Session, dataset: Dataset, model: ModelVersion | None, pks) -> dict[int, tuple]:
+    """Unreviewed comments, those of the regions the reviewed set covers least
+    (the lowest reviewed share / dataset share, counted now from the stored
+    predictions) first, oldest first within a region. Regions are the clusters
+    the model version found at training time; a version without them (trained
+    before they existed) or no model: one region, so oldest first."""
+    reviewed = _reviewed_pks(session, dataset)
+    ratio, region = {}, {}
+    if model is not None:
+        ratio = region_shares(session, dataset, model)
+        region = regions_of(session, model)
+    return {pk: (round(float(ratio.get(region.get(pk), 0.0)), 6), pk) for pk in pks if pk not in reviewed}
+
+
+def _label_queue(session: Session, dataset: Dataset, model: ModelVersion | None, kind: str, label: str,
+                 pks) -> dict[int, tuple]:
+    """Refine queues of one label (contract §20), ascending keys:
+    * teach: unreviewed, |p - balanced threshold| (the model is least sure);
+    * check: reviewed and carrying the label (parents implied), p (lowest first);
+    * missed: reviewed without it, -p (highest first).
+    p is the label's probability under the order's model, 0 without a prediction."""
+    probabilities = label_probabilities(session, dataset, label, model) if model is not None else {}
+    if kind == "teach":
+        reviewed = _reviewed_pks(session, dataset)
+        threshold = balanced_threshold(model, label)
+        return {pk: (abs(float(probabilities.get(pk, 0.0)) - threshold), pk) for pk in pks if pk not in reviewed}
+    reviewed = _reviewed_pks(session, dataset)
+    carrying = _assigned_pks(session, dataset, label)
+    if kind == "check":
+        return {pk: (float(probabilities.get(pk, 0.0)), pk) for pk in pks if pk in carrying}
+    return {pk: (-float(probabilities.get(pk, 0.0)), pk) for pk in pks if pk in reviewed and pk not in carrying}
 
 
 def _limit(limit: int | None, maximum: int) -> int:
@@ -295,8 +366,8 @@ def page(session: Session, dataset: Dataset, selection: Selection, order: dict,
         rows.extend(tester.keep(batch))
         if len(rows) > limit:
             rows = rows[:limit]
-            return annotated(session, dataset, rows, with_predictions=True), plan.cursor(rows[-1])
-    return annotated(session, dataset, rows, with_predictions=True), None
+            return annotated(session, dataset, rows, with_predictions=True, model=plan.model), plan.cursor(rows[-1])
+    return annotated(session, dataset, rows, with_predictions=True, model=plan.model), None
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -386,13 +457,36 @@ def _count(session: Session, dataset: Dataset | None, selection: Selection, cond
     return sum(len(rows) for rows in _matching(session, dataset, selection, conditions, ALL_COLUMNS))
 
 
+def reviewed_by_user(session: Session, dataset: Dataset, selection: Selection, conditions: list) -> list[dict]:
+    """Reviewed comments matching the selection, counted by who labelled them
+    last: [{user_id, username, num_reviewed}], most first; `user_id` null for
+    labellings written before attribution was recorded."""
+    counts: Counter = Counter()
+    if selection.tests_rows:
+        for rows in _matching(session, dataset, selection, conditions, (Comment.pk, Comment.timestamp)):
+            counts.update(a.updated_by for a in annotations_for(session, dataset.id, [r.pk for r in rows]).values()
+                          if a.reviewed)
+    else:
+        counts.update(dict(session.execute(
+            select(Annotation.updated_by, func.count()).join(Comment, Comment.pk == Annotation.comment_pk)
+            .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True), *conditions)
+            .group_by(Annotation.updated_by)).all()))
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_([u for u in counts if u]))).all())
+    return [{"user_id": user, "username": names.get(user), "num_reviewed": int(n)}
+            for user, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))]
+
+
 def statistics(session: Session, dataset: Dataset, selection: Selection, label_counts: bool = False,
-               resolution: str | None = None) -> dict:
+               resolution: str | None = None, by_user: bool = False) -> dict:
     """`num_comments`; with `label_counts`, assigned labels (parents implied) by
     sentiment; with a `resolution`, the label time series: one row per period
     holding comments, `[period start, comments, count of each label]`, periods
     ascending, labels in the order of `label_timeseries_labels`."""
     conditions = selection.conditions(session, dataset)
+    if by_user:
+        # Extension: reviewed comments per user, beside whatever else was asked.
+        out = statistics(session, dataset, selection, label_counts, resolution)
+        return {**out, "reviewed_by_user": reviewed_by_user(session, dataset, selection, conditions)}
     if not label_counts and resolution is None:
         return {"num_comments": _count(session, dataset, selection, conditions)}
     total = 0

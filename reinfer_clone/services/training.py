@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # A running job whose heartbeat is older than this is presumed dead and re-run.
 STALE_AFTER = timedelta(seconds=120)
+# Comments of the dataset embedded at training time to rate balance and coverage.
+POPULATION_SAMPLE = 500
 HEARTBEAT_EVERY = 15.0
 
 
@@ -192,19 +194,41 @@ def _train(session: Session, dataset: Dataset) -> tuple:
     cache = ml.SqlEmbeddingCache(session)
     model, validation = ml.classifier().train(data, label_names, ml.embedder(),
                                          has_sentiment=dataset.has_sentiment, cache=cache)
+    regions = _rate(session, dataset, data, model, validation, cache)
     session.commit()  # keep the embeddings even if storing the version fails
     stats = {"examples": len(data), "labels": len(model.labels),
              "train_seconds": round(time.perf_counter() - started, 3)}
-    return model, validation, stats
+    return model, validation, regions, stats
+
+
+def population_sample(session: Session, dataset: Dataset, size: int = POPULATION_SAMPLE) -> list[str]:
+    """Texts of up to `size` comments of the dataset's sources, evenly spread
+    over upload order (deterministic, so a retrain on the same data rates the same)."""
+    pks = session.scalars(select(Comment.pk).where(Comment.source_id.in_(dataset.source_ids))
+                          .order_by(Comment.pk)).all()
+    if len(pks) > size:
+        step = len(pks) / size
+        pks = [pks[int(i * step)] for i in range(size)]
+    messages = session.scalars(select(Comment.messages).where(Comment.pk.in_(pks)).order_by(Comment.pk))
+    return [ml.classifier().comment_text(m) for m in messages]
+
+
+def _rate(session: Session, dataset: Dataset, data: list, model, validation, cache) -> list:
+    """The rating factors (contract §20) into `validation`, and the rating derived
+    from them; returns the regions' centroids, stored with the version."""
+    from ..classifier import rating  # ml.classifier() has loaded the package by now
+
+    texts = population_sample(session, dataset)
+    return rating.rate(model, validation, data, texts, ml.embedder(), cache).tolist()
 
 
 def _store_version(session: Session, job: TrainingJob, dataset: Dataset, model, validation,
-                   size: int) -> ModelVersion:
+                   size: int, regions: list | None = None) -> ModelVersion:
     latest = model_versions.latest_version(session, dataset.id)
     version = ModelVersion(
         dataset_id=dataset.id, version=(latest.version if latest else 0) + 1, job_id=job.id,
         label_names=list(model.labels), reviewed_size=size, validation=validation.to_dict(),
-        artifact=model.to_bytes(),
+        regions=regions, artifact=model.to_bytes(),
     )
     session.add(version)
     session.flush()
@@ -217,8 +241,8 @@ def run(database: Database, job_id: str, score_dataset: bool = True) -> Training
         job = session.get(TrainingJob, job_id)
         dataset = session.get(Dataset, job.dataset_id)
         try:
-            model, validation, stats = _train(session, dataset)
-            version = _store_version(session, job, dataset, model, validation, stats["examples"])
+            model, validation, regions, stats = _train(session, dataset)
+            version = _store_version(session, job, dataset, model, validation, stats["examples"], regions)
             job.status, job.model_version, job.stats = "succeeded", version.version, stats
             job.finished_at = utcnow()
             session.commit()

@@ -255,6 +255,52 @@ def test_validation_uses_held_out_comments(admin, labelled):
     assert "label" in error(admin.post(f"{PRIVATE}/labellers/1/label-validation", json={}), 400)
 
 
+def client_lookup(curve, threshold):
+    """What `re get stream-stats` does: the first point whose threshold <= t."""
+    i = next((i for i, t in enumerate(curve["thresholds"]) if t <= threshold), None)
+    assert i is not None, f"Could not find threshold {threshold}"
+    return curve["precisions"][i], curve["recalls"][i]
+
+
+def test_label_validation_curves_reach_zero_for_every_label(admin, labelled, session):
+    from reinfer_clone.models import ModelVersion
+
+    ok(train(admin))
+    names = [d["name"] for d in ok(admin.get(f"{PRIVATE}/labellers/1/validation"))
+             ["label_groups"][0]["label_defs"]]
+    assert "Billing" in names and "Delivery" in names  # parents included
+    for name in names:
+        curve = ok(admin.post(f"{PRIVATE}/labellers/1/label-validation",
+                              json={"label": name}))["label_validation"]
+        thresholds = curve["thresholds"]
+        assert len(thresholds) == len(curve["precisions"]) == len(curve["recalls"]) >= 2
+        assert all(a > b for a, b in zip(thresholds, thresholds[1:])), name
+        assert thresholds[-1] == 0.0 and 0.0 < thresholds[0] <= 1.0
+        assert all(0.0 <= x <= 1.0 for x in curve["precisions"] + curve["recalls"])
+        for t in (0.0, 0.3, 0.5, 0.99):
+            client_lookup(curve, t)
+        # Everything passes at 0: all held-out positives are found.
+        assert curve["recalls"][-1] == 1.0
+
+    # A version stored before curves reached 0 (lowest score 0.6; one label
+    # with no curve at all) answers with the curve extended, the same point.
+    version = session.query(ModelVersion).one()
+    validation = dict(version.validation)
+    labels = [dict(v) for v in validation["labels"]]
+    labels[0].update(thresholds=[0.9, 0.6], precisions=[1.0, 0.5], recalls=[0.5, 1.0])
+    labels[1].update(thresholds=[], precisions=[], recalls=[])
+    version.validation = {**validation, "labels": labels}
+    session.commit()
+    old = ok(admin.post(f"{PRIVATE}/labellers/1/label-validation",
+                        json={"label": labels[0]["name"]}))["label_validation"]
+    assert old == {"thresholds": [0.9, 0.6, 0.0], "precisions": [1.0, 0.5, 0.5],
+                   "recalls": [0.5, 1.0, 1.0]}
+    assert client_lookup(old, 0.3) == (0.5, 1.0)
+    empty = ok(admin.post(f"{PRIVATE}/labellers/1/label-validation",
+                          json={"label": labels[1]["name"]}))["label_validation"]
+    assert empty == {"thresholds": [0.0], "precisions": [0.0], "recalls": [0.0]}
+
+
 def test_export_and_reviewed_read_carry_predictions(admin, labelled):
     source, items = labelled
     ok(train(admin))

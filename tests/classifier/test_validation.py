@@ -26,10 +26,12 @@ def test_label_validation_curve_and_auto_thresholds():
     p = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
     lv = label_validation("A", y, p)
     assert lv.support == 4
-    assert lv.thresholds == sorted(lv.thresholds, reverse=True) == p.tolist()
-    assert len(lv.thresholds) == len(lv.precisions) == len(lv.recalls) == 10
+    # Every distinct score, then threshold 0 (everything passes, as at 0.1).
+    assert lv.thresholds == sorted(lv.thresholds, reverse=True) == p.tolist() + [0.0]
+    assert len(lv.thresholds) == len(lv.precisions) == len(lv.recalls) == 11
     assert lv.precisions[:4] == [1.0, 1.0, 2 / 3, 0.75]
     assert lv.recalls[:4] == [0.25, 0.5, 0.5, 0.75]
+    assert (lv.precisions[-2:], lv.recalls[-2:]) == ([0.4, 0.4], [1.0, 1.0])
     assert lv.average_precision == pytest.approx(average_precision_score(y, p))
     # Best F1 0.75 at 0.7 (3 of 4 found, 3 of 4 right; 0.4 finds all 4 but F1 = 0.727);
     # recall 0.9 first reached at 0.4; precision >= 0.9 last holds at 0.9. Each sits
@@ -48,7 +50,18 @@ def test_label_validation_ties_share_a_point_and_curves_are_capped():
     assert lv.average_precision == pytest.approx(average_precision_score(y, p))
     auto = lv.auto_thresholds
     assert auto["high_recall"] <= auto["balanced"] <= auto["high_precision"]
-    assert label_validation("B", np.zeros(3, bool), np.ones(3)).support == 0
+    assert lv.thresholds[0] == p.max() and lv.thresholds[-1] == 0.0
+    none = label_validation("B", np.zeros(3, bool), np.array([0.9, 0.4, 0.4]))
+    assert none.support == 0
+    assert (none.thresholds, none.precisions, none.recalls) == ([0.9, 0.4, 0.0], [0.0] * 3, [0.0] * 3)
+    empty = label_validation("C", np.zeros(0, bool), np.zeros(0))
+    assert (empty.thresholds, empty.precisions, empty.recalls) == ([0.0], [0.0], [0.0])
+
+
+def test_curve_keeps_a_real_zero_score_once():
+    lv = label_validation("A", np.array([1, 0, 0], bool), np.array([0.8, 0.3, 0.0]))
+    assert lv.thresholds == [0.8, 0.3, 0.0]
+    assert lv.recalls == [1.0, 1.0, 1.0] and lv.precisions == [1.0, 0.5, 1 / 3]
 
 
 def test_summary_rating_needs_enough_held_out_positives():
