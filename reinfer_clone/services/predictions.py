@@ -40,7 +40,8 @@ def score(session: Session, model: ModelVersion, comments) -> dict[int, list[dic
     label_model = ml.load_model(session, model)
     texts = [ml.classifier().comment_text(c.messages) for c in comments]
     with Session(bind=session.get_bind()) as writer:
-        embeddings = ml.classifier().embed_cached(ml.embedder(), texts, ml.SqlEmbeddingCache(writer))
+        embeddings = ml.classifier().embed_cached(ml.embedder_for(label_model), texts,
+                                                  ml.SqlEmbeddingCache(writer))
         scored = {
             c.pk: as_dicts(labels)
             for c, labels in zip(comments, label_model.predict_embedded(texts, embeddings))
@@ -218,4 +219,4 @@ def predict_documents(session: Session, model: ModelVersion, documents: list[dic
     label_model = ml.load_model(session, model)
     texts = [ml.classifier().comment_text(d["messages"]) for d in documents]
     return [{"labels": select_labels(as_dicts(labels), model, threshold, wanted), "entities": []}
-            for labels in label_model.predict(texts, ml.embedder())]
+            for labels in label_model.predict(texts, ml.embedder_for(label_model))]

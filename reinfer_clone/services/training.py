@@ -187,8 +187,9 @@ def _train(session: Session, dataset: Dataset) -> tuple:
         raise TrainingFailed("No reviewed comment has an assigned label: nothing to learn.")
     label_names = [d.name for d in dataset.label_defs if d.trainable]
     cache = ml.SqlEmbeddingCache(session)
-    model, validation = ml.classifier().train(data, label_names, ml.embedder(),
-                                         has_sentiment=dataset.has_sentiment, cache=cache)
+    model, validation = ml.classifier().train(data, label_names, ml.embedder(dataset.model_family),
+                                         has_sentiment=dataset.has_sentiment, cache=cache,
+                                         lexical=ml.lexical(dataset.model_family))
     session.commit()  # keep the embeddings even if storing the version fails
     stats = {"examples": len(data), "labels": len(model.labels),
              "train_seconds": round(time.perf_counter() - started, 3)}

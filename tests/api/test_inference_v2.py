@@ -79,7 +79,8 @@ def test_permissions(app, admin, anon, model_id):
     ok(admin.post(f"{DS}/train", json={"wait": True}))
     assert infer(anon, model_id, ["hi"]).status_code == 401
     stranger = make_user(app, "stranger", projects={"other": ["voc-readonly"]})
-    assert "voc-readonly" in error(infer(stranger, model_id, ["hi"]), 403)
+    # Forbidden answers like unknown, so model ids cannot be probed.
+    assert error(infer(stranger, model_id, ["hi"]), 404) == f"Model {model_id} not found."
     assert ok(stranger.get("/v2/models"))["models"] == []
     reader = make_user(app, "reader", projects={"acme": ["voc-readonly"]})
     assert ok(infer(reader, model_id, ["hi"]))["model_id"] == model_id
