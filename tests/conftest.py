@@ -18,6 +18,7 @@ from reinfer_clone import migrate
 from reinfer_clone.app import create_app
 from reinfer_clone.config import Config
 from reinfer_clone.db import Base, Database, normalize_url
+from reinfer_clone.services import ml
 
 from .helpers import Client, make_user
 
@@ -111,6 +112,7 @@ def config(database_url) -> Config:
 @pytest.fixture
 def app(config, database):
     empty_database(database)
+    ml.forget_models()  # version row keys restart with the emptied database
     app = create_app(config, database=database)
     app.config["TESTING"] = True
     yield app

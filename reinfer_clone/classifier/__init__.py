@@ -5,6 +5,7 @@ from .embedding import (
     MemoryEmbeddingCache,
     embed_cached,
     embedding_key,
+    get_e5_embedder,
     get_embedder,
 )
 from .model import LabelModel, Prediction
@@ -15,5 +16,5 @@ from .validation import LabelValidation, Validation, split_of
 __all__ = [
     "Embedder", "EmbeddingCache", "Example", "LabelModel", "LabelValidation",
     "MemoryEmbeddingCache", "Prediction", "Validation", "comment_text", "embed_cached",
-    "embedding_key", "get_embedder", "split_of", "train",
+    "embedding_key", "get_e5_embedder", "get_embedder", "split_of", "train",
 ]

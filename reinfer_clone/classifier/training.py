@@ -215,14 +215,14 @@ def dense_weight(Y: np.ndarray, M: np.ndarray) -> float:
     return float(np.clip(np.sqrt(10.0 / np.median(positives)), 0.25, 1.0))
 
 
-def _fit_parts(texts, E, Y, M, seed, init=None):
+def _fit_parts(texts, E, Y, M, seed, lexical, init=None):
     n_pos = (Y & M).sum(axis=0)
     n_neg = (~Y & M).sum(axis=0)
     modelled = (n_pos > 0) & (n_neg > 0)
     # Without both classes the best guess is the frequency (0 with no positives),
     # shrunk so that "every comment so far" does not read as certainty.
     constant = np.where(modelled, np.nan, n_pos / (n_pos + n_neg + 1.0))
-    features, X = TextFeatures.fit(texts)
+    features, X = TextFeatures.fit(texts, lexical)
     # liblinear releases the GIL: the SVMs train while torch fits the embedding model.
     with ThreadPoolExecutor(max_workers=1) as pool:
         sparse_job = pool.submit(_fit_sparse, X, Y, M, modelled, seed)
@@ -302,10 +302,12 @@ def _model(parts, *, labels, embedder, has_sentiment, thresholds, platt, sentime
 
 def train(examples: list[Example], label_names: list[str], embedder, *,
           has_sentiment: bool, cache: EmbeddingCache | None = None, seed: int = 0,
+          lexical: tuple[str, ...] = ("word", "char"),
           progress: Callable[[str], None] | None = None) -> tuple[LabelModel, Validation]:
     """The final model (all examples) and its validation (a model trained on
     the "train" uids, scored on the "test" uids). Never raises on small or
-    degenerate data: labels that cannot be modelled get a constant probability."""
+    degenerate data: labels that cannot be modelled get a constant probability.
+    `lexical`: the n-gram blocks added to the embedding (none: embedding only)."""
     started = time.perf_counter()
     labels = with_ancestors(label_names)
     Y, M, Z = targets(examples, labels)
@@ -319,12 +321,13 @@ def train(examples: list[Example], label_names: list[str], embedder, *,
 
     # One weight for both models, so the calibration and thresholds learnt on
     # the validation model's scores carry over to the final model.
-    weight = dense_weight(Y, M)
+    # Without n-grams the embedding's logit is the whole score.
+    weight = dense_weight(Y, M) if lexical else 1.0
     held_out = np.array([split_of(e.uid) == "test" for e in examples], dtype=bool)
     fit_rows, test_rows = np.nonzero(~held_out)[0], np.nonzero(held_out)[0]
     _note(progress, f"validation model: {len(fit_rows)} train, {len(test_rows)} test comments")
     val_parts = _fit_parts([texts[i] for i in fit_rows], E[fit_rows], Y[fit_rows],
-                           M[fit_rows], seed)
+                           M[fit_rows], seed, lexical)
     no_sentiment = _fit_sentiment(E[:0], Z[:0], [], False)
     val_model = _model(val_parts, labels=labels, embedder=embedder, has_sentiment=False,
                        thresholds={}, platt=DEFAULT_PLATT, sentiment=no_sentiment, weight=weight)
@@ -339,7 +342,7 @@ def train(examples: list[Example], label_names: list[str], embedder, *,
     thresholds = {lv.name: dict(lv.auto_thresholds) for lv in per_label}
 
     _note(progress, f"final model: {len(texts)} comments")
-    parts = _fit_parts(texts, E, Y, M, seed, init=val_parts["dense"])
+    parts = _fit_parts(texts, E, Y, M, seed, lexical, init=val_parts["dense"])
     sentiment = _fit_sentiment(E, Z, examples, has_sentiment)
     model = _model(parts, labels=labels, embedder=embedder, has_sentiment=has_sentiment,
                    thresholds=thresholds, platt=platt, sentiment=sentiment, weight=weight)

@@ -178,6 +178,8 @@ class ModelConfig(Schema):
 class DatasetUpdate(Schema):
     title = String()
     description = String()
+    # Our extension; checked by the service like NewDataset's. A change retrains.
+    model_family = String()
     source_ids = StringList()
     entity_defs = fields.List(fields.Nested(NewEntityDef))
     model_config = fields.Nested(ModelConfig, allow_none=True, data_key="_model_config")

@@ -87,6 +87,7 @@ class V2ModelSchema(Schema):
     id = fields.Integer(required=True, allow_none=True)
     name = String(required=True)
     version = fields.Integer(required=True)
+    family = String(required=True)
 
 
 class SyncCounts(Schema):

@@ -342,6 +342,9 @@ def update(session: Session, principal: Principal, dataset: Dataset, **fields) -
         source_ids = _checked_source_ids(session, principal, fields["source_ids"])
     if "entity_defs" in fields:
         entity_defs = _merged_entity_defs(dataset.entity_defs, fields["entity_defs"])
+    if "model_family" in fields:
+        _check_model_family(fields["model_family"])
+    new_family = "model_family" in fields and fields["model_family"] != dataset.model_family
     changed = False
     if "source_ids" in fields and source_ids != dataset.source_ids:
         _set_sources(dataset, source_ids)
@@ -349,13 +352,19 @@ def update(session: Session, principal: Principal, dataset: Dataset, **fields) -
     if "entity_defs" in fields and entity_defs != dataset.entity_defs:
         dataset.entity_defs = entity_defs
         changed = True
-    for key in ("title", "description", "model_config"):
+    for key in ("title", "description", "model_config", "model_family"):
         if key in fields and getattr(dataset, key) != fields[key]:
             setattr(dataset, key, fields[key])
             changed = True
     if changed:
         dataset.updated_at = utcnow()
     session.commit()
+    if new_family and model_versions.latest_version(session, dataset.id) is not None:
+        # Another family embeds with another encoder: the served version (which
+        # keeps its own encoder meanwhile) is replaced by one trained anew.
+        from . import training
+
+        training.request_training(session, dataset)
     return dataset
 
 

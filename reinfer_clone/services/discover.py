@@ -72,12 +72,12 @@ def _uid(row) -> str:
     return f"{row.source_id}.{row.external_id}"
 
 
-def _embeddings(session: Session, texts: list[str]):
+def _embeddings(session: Session, texts: list[str], family: str):
     classifier = ml.classifier()
     # Its own session, so the request's transaction stays read-only; the cache
     # means a second discover over the same comments embeds nothing.
     with Session(bind=session.get_bind()) as writer:
-        embeddings = classifier.embed_cached(ml.embedder(), texts, ml.SqlEmbeddingCache(writer))
+        embeddings = classifier.embed_cached(ml.embedder(family), texts, ml.SqlEmbeddingCache(writer))
         writer.commit()
     return embeddings
 
@@ -110,7 +110,7 @@ def discover(session: Session, dataset: Dataset, comment_filter: CommentFilter, 
     from ..classifier import clustering
 
     texts = [ml.classifier().comment_text(row.messages) for row in rows]
-    clusters = clustering.cluster(_embeddings(session, texts), texts, n_clusters, seed, num_samples=samples)
+    clusters = clustering.cluster(_embeddings(session, texts, dataset.model_family), texts, n_clusters, seed, num_samples=samples)
     sample_rows = [rows[i] for c in clusters for i in c.samples]
     items = _annotated(session, dataset, sample_rows)
     out = []

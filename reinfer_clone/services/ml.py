@@ -39,8 +39,31 @@ def configure(model_path: str | None, quantize: bool) -> None:
     _settings.update(model_path=model_path, quantize=quantize)
 
 
-def embedder():
+def embedder(family: str | None = None):
+    """The encoder of a model family (contract `model_family`; None: english)."""
+    from ..classifier import families
+
+    if families.family(family).encoder == families.MULTILINGUAL:
+        return classifier().get_e5_embedder()
     return classifier().get_embedder(_settings["model_path"], _settings["quantize"])
+
+
+def lexical(family: str | None) -> tuple[str, ...]:
+    """The n-gram blocks a family's label models add to the embedding."""
+    from ..classifier import families
+
+    return families.family(family).lexical
+
+
+def embedder_for(label_model):
+    """The encoder a stored model was trained with: a version trained before its
+    dataset changed family keeps serving (with its own encoder) until the
+    retrained one replaces it."""
+    from ..classifier import families
+
+    if families.encoder_of(label_model.embedding_model_id) == families.MULTILINGUAL:
+        return classifier().get_e5_embedder()
+    return embedder()
 
 
 class SqlEmbeddingCache:
@@ -84,3 +107,10 @@ def load_model(session: Session, version: ModelVersion):
         while len(_models) > LOADED_MODELS:
             _models.popitem(last=False)
     return model
+
+
+def forget_models() -> None:
+    """Drop the loaded versions. Row keys are unique for a database's life; a
+    test suite that empties the database and restarts its sequences must call this."""
+    with _models_lock:
+        _models.clear()

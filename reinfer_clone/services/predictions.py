@@ -42,7 +42,8 @@ def score(session: Session, model: ModelVersion, comments) -> dict[int, list[dic
     texts = [ml.classifier().comment_text(c.messages) for c in comments]
     centroids = session.scalar(select(ModelVersion.regions).where(ModelVersion.pk == model.pk))
     with Session(bind=session.get_bind()) as writer:
-        embeddings = ml.classifier().embed_cached(ml.embedder(), texts, ml.SqlEmbeddingCache(writer))
+        embeddings = ml.classifier().embed_cached(ml.embedder_for(label_model), texts,
+                                                  ml.SqlEmbeddingCache(writer))
         # A comment with no subject or body text has nothing to predict from: no labels.
         scored = {
             c.pk: as_dicts(labels) if text else []
@@ -306,7 +307,7 @@ def predict_documents(session: Session, model: ModelVersion, documents: list[dic
 
 
 def _predicted_documents(label_model, model, texts, threshold, wanted, budget):
-    embeddings = label_model.embed(texts, ml.embedder())
+    embeddings = label_model.embed(texts, ml.embedder_for(label_model))
     for chunk in _chunks(range(len(texts)), model):
         rows = slice(chunk.start, chunk.stop)
         for text, labels in zip(texts[rows], label_model.predict_embedded(texts[rows], embeddings[rows])):

@@ -370,12 +370,13 @@ def _catch_up(session: Session, embedder, source_id: str, entry: _SourceVectors)
 
 
 def semantic_neighbours(session: Session, source_ids: list[str], text: str, k: int,
-                        allowed: set[int] | None = None) -> list[tuple[int, float]]:
+                        allowed: set[int] | None = None, family: str | None = None) -> list[tuple[int, float]]:
     """(comment pk, cosine similarity) of the k comments of these sources nearest
-    to `text`, best first; only pks in `allowed` when it is given."""
+    to `text`, best first; only pks in `allowed` when it is given. The vectors
+    are those of the model family's encoder (one index per encoder and source)."""
     if k <= 0 or not source_ids or not text.strip():
         return []
-    embedder = ml.embedder()
+    embedder = ml.embedder(family)
     query = embedder.embed([text])[0]
     indexes = {s: _source_vectors(session, embedder, s).index for s in dict.fromkeys(source_ids)}
     while True:
@@ -433,7 +434,8 @@ def search_dataset(session: Session, dataset: Dataset, query: str, kind: str, li
         if kind == KEYWORD:
             candidates = keyword_scored(session, source_ids, query, fetch)
         else:
-            candidates = semantic_neighbours(session, source_ids, query, fetch, allowed)
+            candidates = semantic_neighbours(session, source_ids, query, fetch, allowed,
+                                             dataset.model_family)
         kept = _passing(session, conditions, tester, candidates, limit)
         if len(kept) >= limit or len(candidates) < fetch:
             break

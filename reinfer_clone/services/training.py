@@ -192,8 +192,9 @@ def _train(session: Session, dataset: Dataset) -> tuple:
         raise TrainingFailed("No reviewed comment has an assigned label: nothing to learn.")
     label_names = [d.name for d in dataset.label_defs if d.trainable]
     cache = ml.SqlEmbeddingCache(session)
-    model, validation = ml.classifier().train(data, label_names, ml.embedder(),
-                                         has_sentiment=dataset.has_sentiment, cache=cache)
+    model, validation = ml.classifier().train(data, label_names, ml.embedder(dataset.model_family),
+                                         has_sentiment=dataset.has_sentiment, cache=cache,
+                                         lexical=ml.lexical(dataset.model_family))
     regions = _rate(session, dataset, data, model, validation, cache)
     session.commit()  # keep the embeddings even if storing the version fails
     stats = {"examples": len(data), "labels": len(model.labels),
@@ -219,7 +220,7 @@ def _rate(session: Session, dataset: Dataset, data: list, model, validation, cac
     from ..classifier import rating  # ml.classifier() has loaded the package by now
 
     texts = population_sample(session, dataset)
-    return rating.rate(model, validation, data, texts, ml.embedder(), cache).tolist()
+    return rating.rate(model, validation, data, texts, ml.embedder(dataset.model_family), cache).tolist()
 
 
 def _store_version(session: Session, job: TrainingJob, dataset: Dataset, model, validation,

