@@ -44,7 +44,7 @@ def string_problem(value: str) -> str | None:
         return None
     if bad.group() == "\x00":
         return "NUL characters (\\u0000) are not allowed."
-    return f"lone UTF-16 surrogate \\u{ord(bad.group()):04x} is not a character."
+    return f"lone surrogate \\u{ord(bad.group()):04x} is not a character."
 
 
 def _number_problem(value) -> str | None:
