@@ -97,7 +97,7 @@ def server(database_url: str | None = None, workers: int = 2, port: int = 8765,
             try:
                 if requests.get(base + "/auth/user", headers={"Authorization": f"Bearer {token}"}, timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine starts slowly
                 time.sleep(0.1)
         else:
             raise RuntimeError("server did not start: " + Path(f"{tmp}/server.log").read_text()[-2000:])
