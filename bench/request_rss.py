@@ -55,7 +55,8 @@ def measure(pid, name, call):
     return response
 
 
-def synthetic_model(database_url: str, project: str, label_count: int, texts: list[str]) -> None:
+def synthetic_model(database_url: str, project: str, label_count: int, texts: list[str],
+                    embedding_model_id: str | None = None) -> None:
     """Version 1 of dataset `many`: a LabelModel of `label_count` labels with random weights."""
     from sqlalchemy import create_engine, select
     from sqlalchemy.orm import Session
@@ -66,9 +67,10 @@ def synthetic_model(database_url: str, project: str, label_count: int, texts: li
 
     engine = create_engine(database_url)
     with Session(engine) as session:
-        triage = session.scalar(select(ModelVersion).join(Dataset, Dataset.id == ModelVersion.dataset_id)
-                                .where(Dataset.name == "triage"))
-        embedding_model_id = LabelModel.from_bytes(triage.artifact).embedding_model_id
+        if embedding_model_id is None:
+            triage = session.scalar(select(ModelVersion).join(Dataset, Dataset.id == ModelVersion.dataset_id)
+                                    .where(Dataset.name == "triage"))
+            embedding_model_id = LabelModel.from_bytes(triage.artifact).embedding_model_id
         many = session.scalar(select(Dataset).where(Dataset.name == "many"))
         fitted, _ = TextFeatures.fit(texts[:3000])
         vocabularies = {b: v[:2000] for b, v in fitted.vocabularies.items()}
@@ -95,6 +97,8 @@ def main():
     parser.add_argument("--port", type=int, default=8771)
     parser.add_argument("--comments", type=int, default=13_083, help="banking77 rows uploaded (all by default)")
     parser.add_argument("--per-label", type=int, default=20, help="labelled comments per intent")
+    parser.add_argument("--quick", action="store_true",
+                        help="no trained model: only the synthetic one (for a loaded machine)")
     args = parser.parse_args()
     every = banking77_rows("train") + banking77_rows("test")
     rows = every[::max(1, len(every) // args.comments)][:args.comments]  # a spread over all intents
@@ -122,25 +126,31 @@ def main():
                                   "messages": [{"body": {"text": huge}}]}]}).raise_for_status()
         print(f"{len(comments)} comments and one of {len(huge) / 2**20:.1f} MiB uploaded; "
               f"worker RSS at rest {hwm_mb(worker):.0f} MB", flush=True)
-        labelled = {}
-        for i, r in enumerate(rows):
-            if len(labelled.setdefault(r["category"], [])) < args.per_label:
-                labelled[r["category"]].append(i)
-        for category, indices in labelled.items():
-            for i in indices:
-                s.post(f"{base}/api/_private/datasets/{project}/triage/labellings/{sid}.b{i}",
-                       json={"labelling": [{"group": "default", "assigned": [
-                           {"name": category, "sentiment": "positive" if i % 2 else "negative"}]}]}
-                       ).raise_for_status()
-        s.post(f"{base}/api/v1/datasets/{project}/triage/train", json={"wait": False}).raise_for_status()
-        started = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "reinfer-clone"), "--database-url", url,
-                        "worker", "--once"], check=True)
-        print(f"trained 77 labels on {sum(map(len, labelled.values()))} comments and scored the source "
-              f"in {time.perf_counter() - started:.0f} s (separate process)", flush=True)
+        embedding_model_id = None
+        if args.quick:
+            from reinfer_clone.services import ml
+
+            embedding_model_id = ml.embedder().model_id
+        else:
+            labelled = {}
+            for i, r in enumerate(rows):
+                if len(labelled.setdefault(r["category"], [])) < args.per_label:
+                    labelled[r["category"]].append(i)
+            for category, indices in labelled.items():
+                for i in indices:
+                    s.post(f"{base}/api/_private/datasets/{project}/triage/labellings/{sid}.b{i}",
+                           json={"labelling": [{"group": "default", "assigned": [
+                               {"name": category, "sentiment": "positive" if i % 2 else "negative"}]}]}
+                           ).raise_for_status()
+            s.post(f"{base}/api/v1/datasets/{project}/triage/train", json={"wait": False}).raise_for_status()
+            started = time.perf_counter()
+            subprocess.run([str(Path(sys.executable).parent / "reinfer-clone"), "--database-url", url,
+                            "worker", "--once"], check=True)
+            print(f"trained 77 labels on {sum(map(len, labelled.values()))} comments and scored the source "
+                  f"in {time.perf_counter() - started:.0f} s (separate process)", flush=True)
         s.put(f"{base}/api/v1/datasets/{project}/many", json={"dataset": {"source_ids": [sid]}}
               ).raise_for_status()
-        synthetic_model(url, project, args.labels, texts)
+        synthetic_model(url, project, args.labels, texts, embedding_model_id)
         many_id = s.get(f"{base}/api/v1/datasets/{project}/many").json()["dataset"]["_labelf_model_id"]
 
         def docs(n, offset=0):
@@ -150,14 +160,13 @@ def main():
         many = f"{base}/api/v1/datasets/{project}/many/labellers/1"
         limit = 1_048_576
         most = limit // args.labels
-        measure(worker, "predict, 77 labels, 4,096 documents, every label",
-                lambda: s.post(f"{triage}/predict", json={"documents": docs(4096)}))
+        if not args.quick:
+            measure(worker, "predict, 77 labels, 4,096 documents, every label",
+                    lambda: s.post(f"{triage}/predict", json={"documents": docs(4096)}))
         measure(worker, f"predict, {args.labels} labels, {most} documents, every label",
                 lambda: s.post(f"{many}/predict", json={"documents": docs(most)}))
         measure(worker, f"predict, {args.labels} labels, {most + 1} documents (over: 413)",
                 lambda: s.post(f"{many}/predict", json={"documents": docs(most + 1)}))
-        measure(worker, f"predict, {args.labels} labels, 4,096 documents, threshold 0.5",
-                lambda: s.post(f"{many}/predict", json={"documents": docs(4096), "threshold": 0.5}))
         uids = [f"{sid}.b{i}" for i in range(min(512, len(rows)))]
         measure(worker, f"predict-comments, {args.labels} labels, {len(uids)} uids, threshold auto",
                 lambda: s.post(f"{many}/predict-comments", json={"uids": uids, "threshold": "auto"}))
@@ -171,12 +180,17 @@ def main():
                 lambda: s.post(f"{base}/api/_private/datasets/{project}/triage/discover",
                                json={"n_clusters": 200, "max_comments": 20_000, "include_uids": True,
                                      "samples": 50}))
-        measure(worker, "query, 77 labels, limit 512 (every label of each comment)",
-                lambda: s.post(f"{base}/api/_private/datasets/{project}/triage/query",
-                               json={"limit": 512, "order": {"kind": "recent"}}))
+        if not args.quick:
+            measure(worker, "query, 77 labels, limit 512 (every label of each comment)",
+                    lambda: s.post(f"{base}/api/_private/datasets/{project}/triage/query",
+                                   json={"limit": 512, "order": {"kind": "recent"}}))
         measure(worker, f"query, {args.labels} labels, limit 512 (page shrinks to {most})",
                 lambda: s.post(f"{base}/api/_private/datasets/{project}/many/query",
                                json={"limit": 512, "order": {"kind": "recent"}}))
+
+        # Last: 4,096 embeddings take the longest.
+        measure(worker, f"predict, {args.labels} labels, 4,096 documents, threshold 0.5",
+                lambda: s.post(f"{many}/predict", json={"documents": docs(4096), "threshold": 0.5}))
 
 
 if __name__ == "__main__":
