@@ -139,11 +139,17 @@ def test_the_embedder_never_tokenises_a_text_whole(admin, reader, source, monkey
     seen = []
     tokenizer = embedder._tokenizer
 
-    def spy(texts, *args, **kwargs):
-        seen.extend(len(t) for t in texts)
-        return tokenizer(texts, *args, **kwargs)
+    class Spy:
+        """The tokenizer, noting the length of every text it is given."""
 
-    monkeypatch.setattr(embedder, "_tokenizer", spy)
+        def __call__(self, texts, *args, **kwargs):
+            seen.extend(len(t) for t in ([texts] if isinstance(texts, str) else texts))
+            return tokenizer(texts, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+    monkeypatch.setattr(embedder, "_tokenizer", Spy())
     cap = embedder.max_length * embedding.CHARS_PER_TOKEN
     long_text = "The parcel never arrived and nobody answers my emails. " + "x" * 900_000
     ok(sync(admin, [comment(1, messages=[{"body": {"text": long_text}}]),

@@ -31,6 +31,7 @@ NOT_PROJECT_SCOPED = {
     "/api/_private/buckets": "lists only visible buckets (checked below)",
     "/v2/models": "lists only visible models (checked below)",
     "/static/<path:filename>": "static files",
+    "/": "the web interface's shell (no data)",
 }
 # Prefixes of routes that are the tenant's, not a project's (audit log, quotas,
 # documentation, health, the web interface's files) or unsupported (always 4xx).
@@ -87,7 +88,7 @@ def _url(rule, objects) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
-def _bodies(method: str) -> list:
+def _bodies(method: str, objects: dict) -> list:
     # An empty body and a plausible one: a permission check must not depend on the body.
     if method in ("GET", "DELETE"):
         return [None]
@@ -95,7 +96,9 @@ def _bodies(method: str) -> list:
                  "labelling": [{"group": "default", "assigned": [label("Stolen")]}],
                  "comments": [comment(7)], "filter": {}, "order": {"kind": "recent"}, "version": 1,
                  "source": {"title": "taken"}, "dataset": {"title": "taken"}, "bucket": {},
-                 "stream": {"name": "s2"}, "label_defs": [{"name": "Stolen"}], "wait": True}]
+                 "stream": {"name": "s2"}, "label_defs": [{"name": "Stolen"}], "wait": True,
+                 "model_ids": [objects["model_id"]], "name": "Billing",
+                 "new_name": "Stolen"}]
 
 
 def _snapshot(admin, objects) -> dict:
@@ -121,7 +124,7 @@ def test_a_user_of_another_project_reaches_nothing_of_acme(app, admin, acme):
             continue
         url = _url(rule, acme)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            for body in _bodies(method):
+            for body in _bodies(method, acme):
                 response = outsider.request(method, url, json=body)
                 assert not 200 <= response.status_code < 300, (method, url, body, response.get_data(as_text=True))
                 assert response.is_json, (method, url, response.get_data(as_text=True)[:200])
