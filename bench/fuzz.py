@@ -352,7 +352,8 @@ def main() -> None:
     from reinfer_clone import migrate
 
     migrate.upgrade(url)
-    env = {"REINFER_CLONE_MAX_CONTENT_LENGTH": str(args.max_content_length)}
+    # Rate limiting off: at 600/minute half the run was 429s that never reached a handler.
+    env = {"REINFER_CLONE_MAX_CONTENT_LENGTH": str(args.max_content_length), "REINFER_CLONE_RATE_LIMIT": "0"}
     try:
         with live_server(url, tmp / "server.log", workers=2, extra_env=env) as (base, token, log):
             print(f"server log: {log}", file=sys.stderr)

@@ -52,7 +52,9 @@ def main():
     batches = [[short[(k * 8 + j) % len(short)] for j in range(8)] for k in range(args.reps)]
     encoders = {"english": get_embedder(), "multilingual": get_e5_embedder()}
 
-    with server(workers=1, port=args.port, extra_env={"REINFER_CLONE_RETRAIN_DELAY": "-1"}) as (base, token, proc):
+    with server(workers=1, port=args.port, extra_env={"REINFER_CLONE_RETRAIN_DELAY": "-1",
+                                                                # 600 labellings in a minute would be 429s
+                                                                "REINFER_CLONE_RATE_LIMIT": "0"}) as (base, token, proc):
         http = session_for(token)
 
         def call(method, path, body=None):
