@@ -75,9 +75,8 @@ class _Embeddings:
         return self._by_encoder[embedder.model_id]
 
 
-def _served(session: Session, dataset: Dataset):
-    version = model_versions.resolve(session, dataset, "live")
-    return version, ml.load_model(session, version)
+def _live(session: Session, dataset: Dataset):
+    return model_versions.resolve(session, dataset, "live")
 
 
 def _languages(texts: list[str]) -> list[str]:
@@ -100,8 +99,9 @@ def _check_size(texts: list[str], versions, limit: int) -> None:
 def infer(session: Session, dataset: Dataset, texts: list[str], *, limit: int, max_predictions: int | None = None,
           threshold: float | None = None, label_filter: list[str] | None = None) -> dict:
     started = time.perf_counter()
-    _check_size(texts, [model_versions.resolve(session, dataset, "live")], limit)
-    version, label_model = _served(session, dataset)
+    version = _live(session, dataset)
+    _check_size(texts, [version], limit)  # before loading: a refused request costs no model load
+    label_model = ml.load_model(session, version)
     wanted = None
     if label_filter is not None:
         known = set(label_model.labels)
@@ -131,17 +131,19 @@ def infer_many(session: Session, principal: Principal, model_ids: list[int], tex
     """Every model's predictions for every text, in one call: `results[i]` is
     text i, with its language and one entry per model in the order asked."""
     started = time.perf_counter()
-    served = []
+    live = []
     for model_id in model_ids:
         dataset = dataset_for(session, model_id, principal)
         try:
-            served.append((model_id, *_served(session, dataset)))
+            live.append((model_id, _live(session, dataset)))
         except NotFound:
             raise NotFound(f"Model {model_id} has no trained version yet.") from None
-    _check_size(texts, [version for _, version, _ in served], limit)
+    _check_size(texts, [version for _, version in live], limit)
     embeddings = _Embeddings(texts)
-    per_model = [(model_id, version, label_model.predict_embedded(texts, embeddings.for_model(label_model)))
-                 for model_id, version, label_model in served]
+    per_model = []
+    for model_id, version in live:
+        label_model = ml.load_model(session, version)
+        per_model.append((model_id, version, label_model.predict_embedded(texts, embeddings.for_model(label_model))))
     results = [
         {"text_language": lang,
          "models": [{"model_id": model_id, "version": version.version,

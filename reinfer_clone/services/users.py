@@ -166,8 +166,9 @@ def update(session: Session, principal: Principal, user: User, global_permission
         after = {p: sorted(set(c)) for p, c in organisation_permissions.items() if c}
         if not principal.is_tenant_admin:
             managed = principal.projects_with("users-write")
-            for project in sorted(set(organisation_permissions) - managed):
-                raise Forbidden(f"You do not have the 'users-write' permission on project '{project}'.")
+            unmanaged = sorted(set(organisation_permissions) - managed)
+            if unmanaged:
+                raise Forbidden(f"You do not have the 'users-write' permission on project '{unmanaged[0]}'.")
             after = {**{p: c for p, c in before.items() if p not in managed}, **after}
         _require_project_change(principal, before, after)
     if global_permissions is not None:
