@@ -7,6 +7,8 @@ sorted by descending probability.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -122,10 +124,86 @@ def _all_scored(session: Session, dataset: Dataset, model: ModelVersion | None):
     )
 
 
+class _ScoreTable:
+    """A version's stored probabilities as one float64 matrix (comments x labels,
+    NaN where a comment's list lacks the label). The queues read every comment's
+    probabilities on each page; decoding 100k JSON lists took seconds per page,
+    so each process keeps the decoded matrix and rebuilds it when the stored rows
+    change (their count or highest comment pk)."""
+
+    def __init__(self, stamp, pks: np.ndarray, matrix: np.ndarray, names: list[str]):
+        self.stamp, self.pks, self.matrix = stamp, pks, matrix
+        self.column = {name: i for i, name in enumerate(names)}
+
+    def probabilities(self, label: str) -> dict[int, float]:
+        i = self.column.get(label)
+        if i is None:
+            return dict.fromkeys(self.pks.tolist(), 0.0)
+        return dict(zip(self.pks.tolist(), np.nan_to_num(self.matrix[:, i], nan=0.0).tolist()))
+
+    def confidences(self) -> dict[int, float]:
+        sure = np.abs(2 * self.matrix - 1)
+        known = ~np.isnan(sure)
+        smallest = np.where(known, sure, np.inf).min(axis=1, initial=np.inf)
+        return dict(zip(self.pks.tolist(), np.where(np.isfinite(smallest), smallest, 1.0).tolist()))
+
+
+# Matrices kept per process: at most this many cells in all (8 bytes each: the
+# stored float64 values exactly, so queue order matches the returned predictions).
+SCORE_TABLE_CELLS = 8_000_000
+_score_tables: dict[tuple, _ScoreTable] = {}
+_score_tables_lock = threading.Lock()
+
+
+def _score_table(session: Session, dataset: Dataset, model: ModelVersion | None) -> _ScoreTable | None:
+    """The matrix of `model` (default latest) over the dataset's comments, every
+    comment scored first; None without a model or when it would exceed the budget
+    (the callers then decode row by row)."""
+    model = model or latest_version(session, dataset.id)
+    if model is None:
+        return None
+    score_all(session, dataset, model)
+    names = list(model.label_names)
+    # The version's own identity, not its pk alone: pks repeat across databases.
+    key = (str(session.get_bind().url), model.pk, model.dataset_id, model.version, tuple(dataset.source_ids))
+    count, highest = session.execute(
+        select(func.count(), func.max(StoredPrediction.comment_pk)).where(StoredPrediction.model_pk == model.pk)
+    ).one()
+    stamp = (count, highest)
+    if count * max(len(names), 1) > SCORE_TABLE_CELLS:
+        return None
+    with _score_tables_lock:
+        table = _score_tables.get(key)
+    if table is not None and table.stamp == stamp:
+        return table
+    column = {name: i for i, name in enumerate(names)}
+    pks, matrix = [], np.full((count, max(len(names), 1)), np.nan)
+    for row, (pk, labels) in enumerate(_all_scored(session, dataset, model)):
+        if row >= count:  # rows stored since the count: the next read rebuilds
+            break
+        pks.append(pk)
+        for item in labels:
+            i = column.get(item["name"])
+            if i is not None:
+                matrix[row, i] = item["probability"]
+    table = _ScoreTable(stamp, np.asarray(pks, dtype=np.int64), matrix[:len(pks)], names)
+    with _score_tables_lock:
+        cells = sum(t.matrix.size for k, t in _score_tables.items() if k != key)
+        while _score_tables and cells + table.matrix.size > SCORE_TABLE_CELLS:
+            dropped = _score_tables.pop(next(iter(_score_tables)))
+            cells -= dropped.matrix.size
+        _score_tables.pop(key, None)
+        _score_tables[key] = table
+    return table
+
+
 def label_probabilities(session: Session, dataset: Dataset, label: str,
                         model: ModelVersion | None = None) -> dict[int, float]:
     """comment pk -> probability of `label` under `model` (default latest), for
     every comment of the dataset (scoring the ones not scored yet)."""
+    table = _score_table(session, dataset, model)
+    if table is not None:
+        return table.probabilities(label)
     return {pk: next((x["probability"] for x in labels if x["name"] == label), 0.0)
             for pk, labels in _all_scored(session, dataset, model)}
 
@@ -134,6 +212,9 @@ def confidences(session: Session, dataset: Dataset, model: ModelVersion | None =
     """comment pk -> how sure `model` (default latest) is of it: the smallest
     |2p - 1| over its labels (0 = some label is a coin toss), for every comment of
     the dataset. The Teach queue shows the smallest first."""
+    table = _score_table(session, dataset, model)
+    if table is not None:
+        return table.confidences()
     return {pk: min((abs(2 * x["probability"] - 1) for x in labels), default=1.0)
             for pk, labels in _all_scored(session, dataset, model)}
 

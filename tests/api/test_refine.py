@@ -99,6 +99,28 @@ def test_teach_orders_unreviewed_by_distance_to_the_balanced_threshold(admin, se
     assert distances == sorted(distances) and ids(results)[0] == "c-00002"
 
 
+def test_queues_see_predictions_stored_after_an_earlier_page(admin, setup, session):
+    """Each process keeps the decoded probabilities of a version; comments scored
+    later (new arrivals) must join the queues on the next read."""
+    from sqlalchemy import select
+
+    from reinfer_clone.models import Comment, StoredPrediction
+
+    before = ids(pages(admin, {"kind": "teach", "label": "Billing"}))
+    ok(sync(admin, [comment(12, timestamp="2024-01-20T10:00:00Z")], source="a"))
+    session.rollback()
+    version = session.query(ModelVersion).one()
+    new_pk = session.scalar(select(Comment.pk).where(Comment.external_id == "c-00012"))
+    session.add(StoredPrediction(model_pk=version.pk, comment_pk=new_pk,
+                                 labels=[{"name": "Billing", "probability": 0.5}]))
+    session.commit()
+    after = pages(admin, {"kind": "teach", "label": "Billing"})
+    assert ids(after) == ["c-00012"] + before  # exactly the threshold: first
+    assert probability(after[0]) == 0.5
+    low = pages(admin, {"kind": "low_confidence"}, limit=20)
+    assert ids(low)[0] == "c-00012"  # |2p - 1| = 0
+
+
 def test_check_lists_reviewed_carriers_lowest_probability_first(admin, setup):
     results = pages(admin, {"kind": "check", "label": "Billing"}, limit=1)
     assert all(reviewed(r) and carries(r) for r in results)
