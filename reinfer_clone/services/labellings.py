@@ -65,7 +65,9 @@ def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
     return comment
 
 
-def _is_reviewed(annotation: Annotation) -> bool:
+def is_reviewed(annotation: Annotation) -> bool:
+    """Whether a labelling counts as reviewed: some group assigns or dismisses a
+    label, or it holds entities or forms."""
     groups = any(g.get("assigned") or g.get("dismissed") for g in annotation.labelling or [])
     entities = bool(annotation.entities and (
         annotation.entities.get("assigned") or annotation.entities.get("dismissed")))
@@ -99,7 +101,7 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
         annotation.entities = entities
     if moon_forms is not None:
         annotation.moon_forms = moon_forms
-    annotation.reviewed = _is_reviewed(annotation)
+    annotation.reviewed = is_reviewed(annotation)
     annotation.updated_at = utcnow()
     annotation.updated_by = user_id
     session.commit()
