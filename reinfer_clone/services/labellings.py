@@ -12,6 +12,7 @@ from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset
 from ..schemas.comments import dump_comment
 from ..models.datasets import DEFAULT_GROUP
+from . import attachments as attachments_service
 from . import datasets as datasets_service
 from . import predictions
 
@@ -141,9 +142,12 @@ def annotated(session: Session, dataset: Dataset, comments, include_markup: bool
     `labelling[].predicted`."""
     annotations, reviewed, predicted = page_annotations(
         session, dataset, [c.pk for c in comments], with_predictions, model)
+    # As the comment routes do: attachments with uploaded bytes name their download.
+    stored = attachments_service.stored_indexes(session, [c for c in comments if c.attachments])
     out = []
     for comment in comments:
-        item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed)}
+        item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed,
+                                        stored.get((comment.source_id, comment.external_id)))}
         annotation = annotations.get(comment.pk)
         if annotation is not None:
             if annotation.labelling:
