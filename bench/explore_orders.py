@@ -35,7 +35,7 @@ POOL_PER_INTENT = 60
 PAGE = 50  # Explore's page size
 
 
-def pool(distinct: int) -> list[dict]:
+def text_pool(distinct: int) -> list[dict]:
     """`distinct` banking77 rows: POOL_PER_INTENT of each intent of INTENTS, then others."""
     rows = banking77_rows("train")
     chosen = [r for c in INTENTS for r in [r for r in rows if r["category"] == c][:POOL_PER_INTENT]]
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=500, help="distinct texts the comments cycle through")
     args = parser.parse_args()
 
-    texts = pool(args.distinct)
+    texts = text_pool(args.distinct)
     env = {"REINFER_CLONE_RETRAIN_DELAY": "-1", "REINFER_CLONE_LOG_LEVEL": "info"}
     with server(database_url=args.database_url, port=args.port, extra_env=env) as (base, token, _proc):
         s = session_for(token)
