@@ -68,17 +68,19 @@ def _checked_source_ids(session: Session, principal: Principal, source_ids) -> l
     return unique
 
 
-def _check_label_name(name: str) -> None:
+def check_label_name(name: str, field: str = "label_defs") -> None:
+    """A label path's rules: at most MAX_LABEL_NAME characters, no empty part;
+    `field` names the request field in the error."""
     if len(name) > MAX_LABEL_NAME:
         raise InvalidInput(
             f"Invalid label name '{name[:64]}...': at most {MAX_LABEL_NAME} characters.",
-            field="label_defs",
+            field=field,
         )
     if any(not part.strip() for part in name.split(LABEL_SEPARATOR)):
         raise InvalidInput(
             f"Invalid label name '{name}': it and every part of a '{LABEL_SEPARATOR.strip()}' "
             "path must be non-empty.",
-            field="label_defs",
+            field=field,
         )
 
 
@@ -89,7 +91,7 @@ def _label_def_specs(label_defs) -> list[dict]:
     for item in label_defs:
         spec = {"name": item} if isinstance(item, str) else dict(item)
         name = spec["name"]
-        _check_label_name(name)
+        check_label_name(name)
         parts = name.split(LABEL_SEPARATOR)
         for depth in range(1, len(parts)):
             ancestor = LABEL_SEPARATOR.join(parts[:depth])

@@ -12,6 +12,7 @@ from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset
 from ..schemas.comments import dump_comment
 from ..models.datasets import DEFAULT_GROUP
+from . import attachments as attachments_service
 from . import datasets as datasets_service
 from . import predictions
 
@@ -65,7 +66,9 @@ def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
     return comment
 
 
-def _is_reviewed(annotation: Annotation) -> bool:
+def is_reviewed(annotation: Annotation) -> bool:
+    """Whether a labelling counts as reviewed: some group assigns or dismisses a
+    label, or it holds entities or forms."""
     groups = any(g.get("assigned") or g.get("dismissed") for g in annotation.labelling or [])
     entities = bool(annotation.entities and (
         annotation.entities.get("assigned") or annotation.entities.get("dismissed")))
@@ -99,7 +102,7 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
         annotation.entities = entities
     if moon_forms is not None:
         annotation.moon_forms = moon_forms
-    annotation.reviewed = _is_reviewed(annotation)
+    annotation.reviewed = is_reviewed(annotation)
     annotation.updated_at = utcnow()
     annotation.updated_by = user_id
     session.commit()
@@ -139,9 +142,12 @@ def annotated(session: Session, dataset: Dataset, comments, include_markup: bool
     `labelling[].predicted`."""
     annotations, reviewed, predicted = page_annotations(
         session, dataset, [c.pk for c in comments], with_predictions, model)
+    # As the comment routes do: attachments with uploaded bytes name their download.
+    stored = attachments_service.stored_indexes(session, [c for c in comments if c.attachments])
     out = []
     for comment in comments:
-        item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed)}
+        item = {"comment": dump_comment(comment, include_markup, comment.pk in reviewed,
+                                        stored.get((comment.source_id, comment.external_id)))}
         annotation = annotations.get(comment.pk)
         if annotation is not None:
             if annotation.labelling:

@@ -12,12 +12,14 @@ Orders:
 * `recent`: newest `timestamp` first, ties by newest row; keyset-paged in SQL.
 * `by_label`: highest probability of the label under the latest model first (an
   assigned label, parents implied, counts as 1.0; no prediction as 0.0), ties by
-  oldest row. `sample`: ascending hash of (seed, comment row), a stable shuffle.
+  oldest row. `sample`: ascending hash of (seed, comment row), a stable shuffle
+  computed by the database (see `sample_key`) and keyset-paged like `recent`.
   `low_confidence`: unreviewed comments whose predictions are closest to a coin
   toss (smallest min |2p - 1|) first. The Refine queues `teach`, `check`,
   `missed` (one label) and `rebalance` are described at `_label_queue` and
   `_rebalance`. Each scores under the order's `model_version` (default the
-  latest). These score every candidate in Python, then page on the (score, row) key.
+  latest). These (not `sample`) score every candidate in Python, then page on the
+  (score, row) key.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Iterator
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from .. import pagination
@@ -171,9 +173,35 @@ def _has_label(names: frozenset[str], annotation, predicted: list[dict]) -> bool
 
 # --- orders and paging --------------------------------------------------------------------
 
-def _sample_key(seed: int, pk: int) -> int:
-    digest = hashlib.blake2b(f"{seed}:{pk}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+# The shuffle's hash works on 31 bits, so that every product stays below 2**62:
+# exact in SQLite's and PostgreSQL's 64-bit integers.
+_SAMPLE_BITS = 31
+_SAMPLE_MASK = (1 << _SAMPLE_BITS) - 1
+# Python-tested selections read the shuffle in growing batches (each one is a scan).
+MAX_SAMPLE_BATCH = 8192
+
+
+def _xorshift(h, bits: int):
+    # h XOR (h >> bits), written with | and & because SQLite has no XOR operator.
+    # An inline constant: PostgreSQL has bigint >> integer, not bigint >> bigint.
+    shifted = h.op(">>")(literal_column(str(int(bits))))
+    return h.op("|")(shifted) - h.op("&")(shifted)
+
+
+def sample_key(seed: int):
+    """SQL expression: the `sample` order's key of a comment, a hash of (seed, pk).
+
+    Evaluated by the database, so a page costs one scan of integer arithmetic and a
+    top-N sort there instead of loading and hashing every candidate in Python. Each
+    step (multiply by an odd number, add, xorshift, all modulo 2**31) is a bijection,
+    so keys never tie for pk < 2**31 and the order is a permutation that the seed
+    picks (its multipliers and offset come from a hash of the seed). One round only:
+    the expression repeats its operand at each xorshift, and a second round made the
+    scan four times slower."""
+    digest = hashlib.blake2b(f"sample:{seed}".encode(), digest_size=12).digest()
+    a, b, c = (int.from_bytes(digest[i:i + 4], "big") & _SAMPLE_MASK for i in (0, 4, 8))
+    h = (Comment.pk.op("&")(_SAMPLE_MASK) * (a | 1) + b).op("&")(_SAMPLE_MASK)
+    return (_xorshift(h, 16) * (c | 1)).op("&")(_SAMPLE_MASK)
 
 
 def _assigned_pks(session: Session, dataset: Dataset, label: str) -> set[int]:
@@ -198,6 +226,9 @@ class _Plan:
     model: ModelVersion | None = None
 
     def batches(self, session: Session, size: int, columns=ALL_COLUMNS) -> Iterator[list]:
+        if self.kind == "sample":
+            yield from self._sampled(session, size, columns)
+            return
         if self.keys is None:
             yield from self._recent(session, size, columns)
             return
@@ -222,9 +253,30 @@ class _Plan:
                 return
             after = (rows[-1].timestamp, rows[-1].pk)
 
+    def _sampled(self, session: Session, size: int, columns) -> Iterator[list]:
+        key = sample_key(self.param).label("sample_key")
+        # Keys first, on narrow rows (an index covers them), then the page's columns.
+        query = select(Comment.pk, key).where(*self.conditions).order_by(key, Comment.pk)
+        after = self.after
+        while True:
+            page = query if after is None else query.where(tuple_(key, Comment.pk) > after)
+            keyed = session.execute(page.limit(size)).all()
+            if keyed:
+                pks = [row.pk for row in keyed]
+                # The rows carry their key too, for the cursor.
+                found = {row.pk: row for row in session.execute(select(*columns, key).where(Comment.pk.in_(pks)))}
+                yield [found[pk] for pk in pks if pk in found]  # one deleted meanwhile is skipped
+            if len(keyed) < size:
+                return
+            after = (keyed[-1].sample_key, keyed[-1].pk)
+            # A batch scans every candidate: grow them when the caller keeps asking.
+            size = min(2 * size, max(size, MAX_SAMPLE_BATCH))
+
     def cursor(self, row) -> str:
         if self.kind == "recent":
             return pagination.encode("query-recent", [row.timestamp.isoformat(), row.pk])
+        if self.kind == "sample":
+            return pagination.encode("query-sample", [self.param, row.sample_key, row.pk])
         score = self.keys[row.pk][0]
         if self.kind == "by_label":
             score = -score
@@ -257,13 +309,13 @@ def _plan(session: Session, dataset: Dataset, selection: Selection, order: dict,
         if given != param:
             raise InvalidInput("Invalid continuation: it was issued for another order.", field="continuation")
         after = (-score if kind == "by_label" else score, pk)
+    if kind == "sample":
+        return _Plan(conditions, kind, after, None, param, model if order.get("model_version") else None)
     pks = session.scalars(select(Comment.pk).where(*conditions)).all()
     if kind == "by_label":
         probabilities = label_probabilities(session, dataset, param, model)
         assigned = _assigned_pks(session, dataset, param)
         keys = {pk: (-(1.0 if pk in assigned else float(probabilities.get(pk, 0.0))), pk) for pk in pks}
-    elif kind == "sample":
-        keys = {pk: (_sample_key(param, pk), pk) for pk in pks}
     elif kind in ("teach", "check", "missed"):
         keys = _label_queue(session, dataset, model, kind, param, pks)
     elif kind == "rebalance":

@@ -15,7 +15,7 @@ from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Annotation, Dataset
 from . import datasets as datasets_service
-from .labellings import _is_reviewed
+from .labellings import is_reviewed
 
 SEP = datasets_service.LABEL_SEPARATOR
 
@@ -60,7 +60,7 @@ def _rewrite_labellings(session: Session, dataset: Dataset, group_name: str, ren
             groups.append(out)
         if touched:
             annotation.labelling = groups  # a new list: JSON columns track assignment only
-            annotation.reviewed = _is_reviewed(annotation)
+            annotation.reviewed = is_reviewed(annotation)
             annotation.updated_at = utcnow()
             changed += 1
     return changed
@@ -69,7 +69,7 @@ def _rewrite_labellings(session: Session, dataset: Dataset, group_name: str, ren
 def rename_label(session: Session, dataset: Dataset, group_name: str, old: str, new: str) -> dict:
     """Give `old` (and its descendants) the path `new`: a rename, a move under another
     parent (missing ancestors are created), or both. The target must not exist."""
-    datasets_service._check_label_name(new)
+    datasets_service.check_label_name(new, field="new_name")
     group = _group(dataset, group_name, old)
     if new.startswith(old + SEP):
         raise InvalidInput(f"Cannot move label '{old}' under itself ('{new}').", field="new_name")

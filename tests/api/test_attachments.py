@@ -6,7 +6,7 @@ import pytest
 
 from reinfer_clone.services import attachments
 
-from ..helpers import comment, error, make_project, make_source, make_user, ok, upload
+from ..helpers import comment, error, make_dataset, make_project, make_source, make_user, ok, upload
 
 
 @pytest.fixture
@@ -57,6 +57,12 @@ def test_upload_before_the_comment_then_download(admin, source):
     assert listed[0]["attachments"] == stored["attachments"]
     ref = stored["attachments"][1]["attachment_reference"]
     assert download(admin, ref.replace("/", "%2F")).get_data() == png
+    # So do a dataset's reads (the web interface's Explore page lists them from the query route).
+    make_dataset(admin, "acme", "triage", source_ids=[sid])
+    queried = ok(admin.post("/api/_private/datasets/acme/triage/query", json={"filter": {}, "order": {"kind": "recent"}}))
+    assert queried["results"][0]["comment"]["attachments"] == stored["attachments"]
+    read = ok(admin.get("/api/_private/datasets/acme/triage/labellings", query_string={"id": stored["uid"]}))
+    assert read["results"][0]["comment"]["attachments"] == stored["attachments"]
 
 
 def test_reupload_replaces(admin, source):

@@ -261,6 +261,13 @@ def test_pages_are_filled_up_to_the_limit(admin, setup):
     assert ids(first) == ["c-00900", "c-00600"] and first["continuation"]
     second = ok(query(admin, filter=wanted, limit=2, continuation=first["continuation"]))
     assert ids(second) == ["c-00300", "c-00000"] and "continuation" not in second
+    # The shuffle too: its batches grow while the page is not full, and the pages
+    # together hold each match once, in the order of the unfiltered shuffle.
+    shuffle = {"kind": "sample", "seed": 9}
+    everything = [r["comment"]["id"] for r in query_all(admin, order=shuffle, limit=500)]
+    assert sorted(everything) == sorted(c["id"] for c in comments)
+    hits = [r["comment"]["id"] for r in query_all(admin, filter=wanted, order=shuffle, limit=1)]
+    assert hits == [x for x in everything if int(x[2:]) % 300 == 0]
 
 
 def test_label_filter_assigned_parents_and_predictions(admin, setup, session):

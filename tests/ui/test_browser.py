@@ -2,7 +2,9 @@
 with elements found by role and accessible name, and checked through the API."""
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -246,3 +248,33 @@ def test_read_only_user_sees_no_write_controls_and_the_api_refuses_writes(live, 
         assert response.get_json()["status"] == "error"
     read = ok(live.admin.get(f"{base}/labellings", query_string={"id": uid}))["results"]
     assert "labelling" not in read[0] or not read[0]["labelling"][0].get("assigned")
+
+
+def test_explore_lists_a_comments_attachments_and_downloads_them(live, page):
+    # A source and dataset of their own, so the other tests' counts stay as they are.
+    source = ok(live.admin.put("/api/v1/sources/acme/files", json={"source": {}}))["source"]
+    report = b"%PDF-1.4 " + bytes(range(256)) * 6  # 1,545 bytes, not all text
+    ok(live.admin.put(f"/api/_private/sources/id:{source['id']}/comments/att-1/attachments/0",
+                      data={"file": (io.BytesIO(report), "report.pdf")}, content_type="multipart/form-data"))
+    ok(live.admin.put("/api/_private/sources/acme/files/comments", json={"comments": [{
+        "id": "att-1", "timestamp": "2024-05-01T10:00:00Z", "messages": [{"body": {"text": "Invoice attached."}}],
+        "attachments": [{"name": "report.pdf", "size": len(report), "content_type": "application/pdf"},
+                        {"name": "photo.png", "size": 12, "content_type": "image/png"}]}]}))
+    make_dataset(live.admin, "acme", "files", source_ids=[source["id"]])
+
+    sign_in(page, live, live.admin.token)
+    expect(page.get_by_role("heading", name="Projects and datasets")).to_be_visible()
+    page.goto(live.url + "/ui/acme/files/explore")
+    files = page.get_by_role("article", name="Comment").get_by_role("region", name="Attachments")
+    items = files.get_by_role("listitem")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_contain_text("report.pdf 1.5 KiB · application/pdf")
+    # The second file's bytes were never uploaded: listed, with nothing to download.
+    expect(items.nth(1)).to_contain_text("photo.png 12 bytes · image/png (content not uploaded)")
+    expect(items.nth(1).get_by_role("button")).to_have_count(0)
+    shot(page, "10-explore-attachments")
+    with page.expect_download() as downloading:
+        files.get_by_role("button", name="Download report.pdf").click()
+    saved = downloading.value
+    assert saved.suggested_filename == "report.pdf"
+    assert Path(saved.path()).read_bytes() == report

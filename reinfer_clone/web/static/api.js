@@ -48,6 +48,30 @@ export async function api(method, path, body) {
   return data;
 }
 
+// Raw bytes (an attachment) saved as a file. A plain link cannot carry the token, so the
+// page fetches them with it and hands the browser an object URL to save.
+export async function download(path, filename) {
+  let response;
+  try {
+    response = await fetch(path, {headers: {Authorization: `Bearer ${token.get() || ''}`}});
+  } catch (e) {
+    throw new ApiError(0, `The server could not be reached (${e.message}).`);
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).message || message; } catch { /* not JSON */ }
+    const error = new ApiError(response.status, message);
+    if (response.status === 401) onUnauthorized(error);
+    throw error;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement('a'), {href: url, download: filename});
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 export const get = (path) => api('GET', path);
 export const post = (path, body = {}) => api('POST', path, body);
 export const put = (path, body = {}) => api('PUT', path, body);
@@ -59,6 +83,7 @@ export const paths = {
   privateDataset: (p, d) => `/api/_private/datasets/${e(p)}/${e(d)}`,
   labelling: (p, d, uid) => `/api/_private/datasets/${e(p)}/${e(d)}/labellings/${e(uid)}`,
   streams: (p, d) => `/api/v1/datasets/${e(p)}/${e(d)}/streams`,
+  attachment: (reference) => `/api/v1/attachments/${e(reference)}`,
 };
 
 // Project-scoped permission codes, as the server checks them (contract section 2).

@@ -35,6 +35,11 @@ export function replace(el, ...children) {
 }
 
 export const pct = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+export function bytes(n) {
+  if (n < 1024) return `${n} bytes`;
+  const [size, unit] = n < 1024 ** 2 ? [n / 1024, 'KiB'] : n < 1024 ** 3 ? [n / 1024 ** 2, 'MiB'] : [n / 1024 ** 3, 'GiB'];
+  return `${size.toFixed(1)} ${unit}`;
+}
 export const num = (x) => (x === null || x === undefined ? '–' : Number(x).toLocaleString('en'));
 
 // An <select> with a visible label; options are [value, text] pairs or strings.

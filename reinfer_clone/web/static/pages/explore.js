@@ -1,7 +1,7 @@
 // Explore and Teach: a comment list from the query route (or the search route),
 // one comment in detail, and keyboard-first labelling.
-import {changeLabel, paths, post} from '../api.js';
-import {h, messageText, replace} from '../dom.js';
+import {changeLabel, download, paths, post} from '../api.js';
+import {bytes, h, messageText, replace} from '../dom.js';
 import {canLabel, labelNames, loadDataset, predictionTree, versions} from './common.js';
 
 const MODES = [
@@ -156,6 +156,7 @@ export async function render(ctx) {
         h('p', {class: 'body'}, m.body?.text || '')))),
       props.length ? h('section', {'aria-label': 'User properties'}, h('h3', {}, 'User properties'),
         h('dl', {}, props.map(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]))) : null,
+      drawAttachments(c.attachments || []),
       h('section', {'aria-label': 'Assigned labels'}, h('h3', {}, 'Assigned labels'),
         (group.assigned || []).length ? h('ul', {class: 'chips'}, group.assigned.map((l) => h('li', {class: `chip ${l.sentiment}`},
           `${l.name} (${l.sentiment})`,
@@ -167,6 +168,20 @@ export async function render(ctx) {
         predictionTree(group.predicted, dataset.has_sentiment)));
     drawPalette();
     list.querySelector('[aria-current]')?.scrollIntoView({block: 'nearest'});
+  }
+
+  // Name, size and type of each attachment; a download button when the server holds the
+  // bytes (the entry then carries an attachment_reference, contract section 6.8).
+  function drawAttachments(files) {
+    if (!files.length) return null;
+    return h('section', {'aria-label': 'Attachments'}, h('h3', {}, 'Attachments'),
+      h('ul', {class: 'attachments'}, files.map((f) => h('li', {},
+        h('span', {class: 'name'}, f.name), ' ',
+        h('span', {class: 'muted'}, `${bytes(f.size)} · ${f.content_type}`), ' ',
+        f.attachment_reference
+          ? h('button', {type: 'button', 'aria-label': `Download ${f.name}`,
+            onClick: () => download(paths.attachment(f.attachment_reference), f.name).catch(ctx.fail)}, 'Download')
+          : h('span', {class: 'muted'}, '(content not uploaded)')))));
   }
 
   function drawPalette() {
