@@ -325,8 +325,9 @@ event.listen(Session, "after_soft_rollback", _forget)
 
 # --- reading ---------------------------------------------------------------
 def query(session: Session, minimum: datetime | None, maximum: datetime | None,
-          continuation: str | None, tenant_name: str, limit: int = PAGE_SIZE) -> dict:
+          continuation: str | None, tenant_name: str, limit: int | None = None) -> dict:
     """One page of events in (timestamp, id) order with everything they reference."""
+    limit = limit or PAGE_SIZE
     statement = select(AuditEvent)
     if continuation:
         stamp, event_id = pagination.decode("audit", continuation)
