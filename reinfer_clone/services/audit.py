@@ -206,19 +206,36 @@ def _bound_values(clause, column) -> set:
     return found
 
 
+def _rows(state) -> list[dict]:
+    """The values of an INSERT: executemany parameters, or the statement's own."""
+    params = state.parameters
+    if params:
+        return params if isinstance(params, list) else [params]
+    return [state.statement.compile().params]
+
+
 def _do_orm_execute(state) -> None:
-    """Bulk statements on comments: one event per request, whatever the batch size."""
+    """Bulk statements: on comments, one event per request whatever the batch
+    size; label defs and groups inserted behind the ORM's back."""
     if not (state.is_insert or state.is_delete):
         return
     statement = state.statement
-    mapper = state.bind_mapper
-    if mapper is None or mapper.class_ is not Comment:
+    table = getattr(getattr(statement, "table", None), "name", None)
+    if table == "label_defs" and state.is_insert:
+        groups = _pending(state.session).groups.setdefault(("label_defs_changed", True), set())
+        groups.update(row["group_pk"] for row in _rows(state) if row.get("group_pk"))
+        return
+    if table == "label_groups" and state.is_insert:
+        pending = _pending(state.session)
+        for row in _rows(state):
+            if row.get("dataset_id"):
+                _event(pending, "label_defs_changed", row["dataset_id"], dataset_ids=[row["dataset_id"]])
+        return
+    if table != "comments":
         return
     pending = _pending(state.session)
     if state.is_insert:
-        params = state.parameters
-        rows = params if isinstance(params, list) else [params or {}]
-        source_ids = {row["source_id"] for row in rows if row.get("source_id")}
+        source_ids = {row["source_id"] for row in _rows(state) if row.get("source_id")}
         clause = getattr(statement, "_post_values_clause", None)
         kind = "synced" if type(clause).__name__ == "OnConflictDoUpdate" else "uploaded"
         _touch(pending, "comments")
