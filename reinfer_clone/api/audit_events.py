@@ -20,9 +20,9 @@ bp = Blueprint("audit_events", __name__, url_prefix="/api/v1/audit_events")
     "tenants": [AuditTenantSchema], "users": [AuditUserSchema], "continuation": String(allow_none=True)})
 def query_audit_events():
     body = load(AuditQueryRequest())
-    window = body["filter"].get("timestamp") or {}
+    window = (body["filter"] or {}).get("timestamp") or {}
     page = audit.query(db(), window.get("minimum"), window.get("maximum"), body["continuation"],
-                       config().tenant_name)
+                       config().tenant_name, limit=body["limit"])
     return ok(
         audit_events=AuditEventSchema(many=True).dump(page["audit_events"]),
         projects=page["projects"], datasets=page["datasets"], tenants=page["tenants"], users=page["users"],

@@ -1,7 +1,11 @@
 """Audit event query (contract section 19.1); shapes from the client's audit.rs."""
 from marshmallow import fields
 
-from .fields import Schema, String, UTCDateTime
+from marshmallow import validate
+
+from .fields import Schema, StrictInteger, String, UTCDateTime
+
+MAX_LIMIT = 1024
 
 
 class TimestampRange(Schema):
@@ -10,12 +14,14 @@ class TimestampRange(Schema):
 
 
 class AuditFilter(Schema):
-    timestamp = fields.Nested(TimestampRange, load_default=dict)
+    timestamp = fields.Nested(TimestampRange, load_default=dict, allow_none=True)
 
 
 class AuditQueryRequest(Schema):
-    filter = fields.Nested(AuditFilter, load_default=dict)
+    # Newer clients send `null` for what they leave out.
+    filter = fields.Nested(AuditFilter, load_default=dict, allow_none=True)
     continuation = String(load_default=None, allow_none=True)
+    limit = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(1, MAX_LIMIT))
 
 
 def _ids():

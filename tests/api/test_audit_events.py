@@ -189,6 +189,21 @@ def test_only_tenant_admins_read_the_log(app, admin):
     assert ok(tenant_admin.post(QUERY, json={"filter": {"timestamp": {}}}))["audit_events"]
 
 
-@pytest.mark.parametrize("body", [{}, {"filter": {}}, {"filter": {"timestamp": {}}, "continuation": None}])
+@pytest.mark.parametrize("body", [{}, {"filter": {}}, {"filter": {"timestamp": {}}, "continuation": None},
+                                  {"filter": None, "limit": None, "continuation": None},
+                                  {"filter": {"timestamp": None}}])
 def test_the_filter_may_be_left_out(admin, body):
     check_page(ok(admin.post(QUERY, json=body)))
+
+
+def test_newer_clients_may_ask_for_a_page_size(admin):
+    make_project(admin, "acme")
+    for n in range(3):
+        make_source(admin, "acme", f"s{n}")
+    page = ok(admin.post(QUERY, json={"limit": 2}))
+    check_page(page)
+    assert len(page["audit_events"]) == 2 and page["continuation"]
+    rest = ok(admin.post(QUERY, json={"limit": 1000, "continuation": page["continuation"]}))
+    assert len(page["audit_events"]) + len(rest["audit_events"]) == len(all_events(admin))
+    assert "limit" in error(admin.post(QUERY, json={"limit": 0}), 400)
+    assert "limit" in error(admin.post(QUERY, json={"limit": 100000}), 400)
