@@ -202,6 +202,50 @@ def new_token(ctx, username):
         database.dispose()
 
 
+# --- audit ---------------------------------------------------------------------------
+
+@main.command("audit")
+@click.option("--since", default=None, metavar="TIME",
+              help="RFC 3339 time with an offset, e.g. 2026-11-29T12:00:00Z (default: all).")
+@click.option("--until", default=None, metavar="TIME", help="Latest event time (inclusive).")
+@click.pass_context
+def audit_log(ctx, since, until):
+    """Print audit events, oldest first, one JSON object a line (as the API serves them)."""
+    import json
+
+    from .schemas.fields import format_datetime, parse_datetime
+    from .services import audit
+
+    def when(option, value):
+        try:
+            return parse_datetime(value) if value else None
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint=option) from None
+
+    minimum, maximum = when("--since", since), when("--until", until)
+    config = _config(ctx)
+    database = Database(config.database_url)
+    try:
+        with database.session() as session:
+            continuation = None
+            while True:
+                page = audit.query(session, minimum, maximum, continuation, config.tenant_name)
+                users = {u["id"]: u for u in page["users"]}
+                projects = {p["id"]: p["name"] for p in page["projects"]}
+                datasets = {d["id"]: f"{projects.get(d['project_id'], '?')}/{d['name']}" for d in page["datasets"]}
+                for event in page["audit_events"]:
+                    line = {**event, "timestamp": format_datetime(event["timestamp"]),
+                            "actor": users[event["actor_user_id"]]["username"],
+                            "projects": [projects[p] for p in event["project_ids"]],
+                            "datasets": [datasets[d] for d in event["dataset_ids"]]}
+                    click.echo(json.dumps(line, ensure_ascii=False))
+                continuation = page["continuation"]
+                if not continuation:
+                    break
+    finally:
+        database.dispose()
+
+
 # --- import-csv ----------------------------------------------------------------------
 
 def _split_ref(ref: str) -> tuple[str, str]:

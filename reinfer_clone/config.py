@@ -68,6 +68,8 @@ class Config:
     # Where the counts live: "memory://" (one process) or a Redis URL such as
     # redis://127.0.0.1:6379/0, shared by every process and host using it.
     rate_limit_storage: str = "memory://"
+    # The one tenant's name in audit events (its id is always 0000000000000000).
+    tenant_name: str = "default"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Config":

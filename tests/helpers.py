@@ -197,3 +197,7 @@ def predictions_for(session, by_id: dict[str, list[tuple]]) -> None:
         labels = [{"name": n, "probability": p, "sentiment": -0.25} for n, p in by_id.get(external_id, [])]
         session.add(StoredPrediction(model_pk=model.pk, comment_pk=c.pk, labels=labels))
     session.commit()
+
+
+def format_utc(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

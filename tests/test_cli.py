@@ -70,3 +70,30 @@ def test_admin_token_from_environment(fresh_database_url, capsys):
     _bootstrap_admin(Config(database_url=fresh_database_url, admin_token="rotated-token-456"))
     ok(client_for(fresh_database_url, "rotated-token-456").get("/auth/user"))
     error(client_for(fresh_database_url, "never-issued").get("/auth/user"), 401)
+
+
+def test_audit_prints_events_since_a_time(fresh_database_url):
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    assert run(fresh_database_url, "db", "upgrade").exit_code == 0
+    token = run(fresh_database_url, "users", "create", "boss", "--email", "boss@example.org", "--admin").output.strip()
+    client = client_for(fresh_database_url, token)
+    ok(client.put("/api/_private/projects/acme", json={"project": {}}))
+    ok(client.put("/api/v1/sources/acme/inbox", json={"source": {}}))
+
+    result = run(fresh_database_url, "audit")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines()]
+    assert [e["event_type"] for e in events] == ["user_created", "token_created", "project_created",
+                                                 "source_created"]
+    assert [e["actor"] for e in events] == ["system", "system", "boss", "boss"]
+    assert events[2]["projects"] == ["acme"] and events[3]["projects"] == ["acme"]
+
+    since = events[2]["timestamp"]
+    later = [json.loads(line) for line in run(fresh_database_url, "audit", "--since", since).output.splitlines()]
+    assert [e["event_type"] for e in later] == ["project_created", "source_created"]
+    future = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert run(fresh_database_url, "audit", "--since", future).output == ""
+    bad = run(fresh_database_url, "audit", "--since", "yesterday")
+    assert bad.exit_code != 0 and "--since" in bad.output

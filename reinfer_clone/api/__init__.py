@@ -6,9 +6,11 @@ from flask import current_app, g, request
 
 from ..errors import InvalidInput, Unauthorized
 from ..schemas.json_input import string_problem
+from ..services import audit
 from ..services.permissions import Principal
 from . import (
     attachments,
+    audit_events,
     auth,
     buckets,
     comments,
@@ -20,6 +22,7 @@ from . import (
     labellings,
     projects,
     query,
+    quotas,
     reference,
     search,
     sources,
@@ -35,7 +38,7 @@ from .support import db, request_user
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
     labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
-    search.bp, taxonomy.bp, unsupported.bp,
+    search.bp, taxonomy.bp, audit_events.bp, quotas.bp, unsupported.bp,
     reference.bp,
 )
 
@@ -77,9 +80,14 @@ def authenticate():
         raise Unauthorized("Invalid API token.")
     g.user = user
     g.principal = Principal.of(user)
+    # What this request changes is recorded as this user's doing (services/audit.py).
+    g.audit_actor = audit.set_actor(audit.actor_of(user))
 
 
 def close_session(_exc=None):
+    actor = g.pop("audit_actor", None)
+    if actor is not None:
+        audit.reset_actor(actor)
     session = g.pop("db_session", None)
     if session is not None:
         session.close()

@@ -2,8 +2,10 @@
 from ..db import Base
 from .annotations import Annotation
 from .attachments import AttachmentFile
+from .audit import AuditEvent
 from .datasets import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup
 from .projects import Project
+from .quotas import Quota
 from .sources import Bucket, Comment, Source
 from .streams import Stream, StreamArrival, StreamCounter, StreamException
 from .training import CachedEmbedding, ModelTag, ModelVersion, StoredPrediction, TrainingJob
@@ -14,6 +16,7 @@ __all__ = [
     "Annotation",
     "ApiToken",
     "AttachmentFile",
+    "AuditEvent",
     "CachedEmbedding",
     "Bucket",
     "Comment",
@@ -27,6 +30,7 @@ __all__ = [
     "ModelVersion",
     "Project",
     "ProjectPermission",
+    "Quota",
     "Source",
     "StoredPrediction",
     "Stream",

@@ -63,7 +63,7 @@ def test_nan_is_never_emitted(app):
 
 
 def test_out_of_scope_routes_say_so(admin):
-    message = error(admin.get("/api/_private/quotas"), 404)
+    message = error(admin.get("/api/_private/integrations"), 404)
     assert message == "Not supported by this server."
 
 
