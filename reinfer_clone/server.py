@@ -75,12 +75,60 @@ def write_json_error(sock, status_int, reason, mesg):
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+# What an error answer reads of a request body the handler left unread (gunicorn
+# drains as much before reusing a connection) before it closes the connection.
+UNREAD_BODY_DRAIN = 64 * 1024
+
+
+def closing_unread_bodies(app):
+    """WSGI middleware: an error answer (a 413 above all) to a request whose body
+    was not read to its end says `Connection: close` and closes. gunicorn would
+    announce keep-alive, then fail to drain a large rest and close anyway, and a
+    client sending its next request on that connection got no answer at all (a
+    chunked upload after an oversize one, in the fuzz run). The app cannot set
+    the hop-by-hop header itself: gunicorn drops it, so its response object,
+    which `start_response` is a method of, is told to close."""
+
+    def wsgi(environ, start_response):
+        def start(status, headers, exc_info=None):
+            if status[:1] in ("4", "5") and not _drained(environ.get("wsgi.input")):
+                force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                if force_close is not None:
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wsgi
+
+
+def _drained(body) -> bool:
+    """Whether the body is read to its end, after reading at most UNREAD_BODY_DRAIN more."""
+    if body is None:
+        return True
+    left = UNREAD_BODY_DRAIN
+    try:
+        while left > 0:
+            data = body.read(min(left, 16 * 1024))
+            if not data:
+                return True
+            left -= len(data)
+        return not body.read(1)
+    except Exception:  # a malformed chunk, a timeout: the connection is beyond reuse
+        return False
+
+
 class JSONErrorWorker(ThreadWorker):
-    """The gthread worker, with BoundedRequest and JSON error pages. gunicorn has
-    no setting for either, so both are installed in the worker process (which
+    """The gthread worker, with BoundedRequest, JSON error pages and connections
+    closed after an error answer that left a body unread. gunicorn has no
+    setting for any of them, so they are installed in the worker process (which
     runs nothing but this server) before it accepts a connection."""
 
     def init_process(self):
         http_parser.RequestParser.mesg_class = BoundedRequest
         util.write_error = write_json_error
         super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        self.wsgi = closing_unread_bodies(self.wsgi)

@@ -6,7 +6,7 @@ from ..schemas import responses as r
 from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
 from ..services import datasets, export, labellings, training
 from .spec import doc
-from .support import (config, db, load, ok, ok_page, principal, readable_dataset, require_sources_read,
+from .support import (config, db, load, ok, ok_items, principal, readable_dataset, require_sources_read,
                       requires)
 
 bp = Blueprint("labellings", __name__)
@@ -50,8 +50,9 @@ def read_labellings(project, name):
     if "source_id" not in query:
         return ok(results=[])
     results, after = labellings.read_reviewed(db(), dataset, query["source_id"], query.get("after"),
-                                              query["limit"], query["return_predictions"])
-    return ok(results=results, **({"after": after} if after else {}))
+                                              query["limit"], query["return_predictions"],
+                                              max_predicted_labels=config().max_predicted_labels)
+    return ok_items("results", results, **({"after": after} if after else {}))
 
 
 @bp.post("/api/v1/datasets/<project>/<name>/export")
@@ -64,5 +65,6 @@ def export_dataset(project, name):
     items, continuation = export.export_page(
         db(), dataset, body.get("comment_uids"), body.get("source_ids"), body["order_by"],
         body.get("from_"), body.get("to"), body.get("continuation"), body["limit"],
+        max_predicted_labels=config().max_predicted_labels,
     )
-    return ok_page(comments=items, **({"continuation": continuation} if continuation else {}))
+    return ok_items("comments", items, **({"continuation": continuation} if continuation else {}))

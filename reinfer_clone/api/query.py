@@ -5,7 +5,7 @@ from ..schemas import responses as r
 from ..schemas.query import QueryRequest, RecentRequest, StatisticsRequest, SummaryRequest
 from ..services import datasets, query
 from .spec import doc
-from .support import config, db, load, ok, readable_dataset, require_sources_read, requires
+from .support import config, db, load, ok, ok_items, readable_dataset, require_sources_read, requires
 
 bp = Blueprint("query", __name__, url_prefix="/api/_private/datasets")
 
@@ -18,7 +18,8 @@ def _wants_csv() -> bool:
 
 
 def _page(results, continuation):
-    return ok(results=results, **({"continuation": continuation} if continuation else {}))
+    # Encoded item by item: a page of a many-label model as objects took gigabytes.
+    return ok_items("results", results, **({"continuation": continuation} if continuation else {}))
 
 
 @bp.post("/<project>/<name>/query")

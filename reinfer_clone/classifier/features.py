@@ -14,6 +14,16 @@ from sklearn.feature_extraction.text import CountVectorizer
 MAX_CHARS = 10_000
 # Caps the coefficient matrix (features x labels) of big datasets.
 MAX_FEATURES = 60_000
+# ... and of many-label models: features x labels at most this (128 MB of
+# float32 coefficients, which a server process keeps for each cached model
+# version). 10,000 labels at 60,000 features took 2.4 GB. Below 559 labels
+# (banking77's 77 among them) the feature cap alone applies.
+MAX_COEFFICIENTS = 2 ** 25
+
+
+def feature_budget(label_count: int) -> int:
+    """The most TF-IDF features a model of `label_count` labels may keep."""
+    return min(MAX_FEATURES, max(2, MAX_COEFFICIENTS // max(1, label_count)))
 
 BLOCKS = {
     "word": {"analyzer": "word", "ngram_range": (1, 2)},
@@ -47,8 +57,10 @@ class TextFeatures:
         return sum(len(v) for v in self.vocabularies.values())
 
     @classmethod
-    def fit(cls, texts: list[str], blocks=tuple(BLOCKS)) -> tuple[TextFeatures, sparse.csr_matrix]:
-        """`blocks`: the n-gram blocks to learn; the others stay empty."""
+    def fit(cls, texts: list[str], blocks=tuple(BLOCKS), max_features: int = MAX_FEATURES
+            ) -> tuple[TextFeatures, sparse.csr_matrix]:
+        """`blocks`: the n-gram blocks to learn; the others stay empty.
+        `max_features`: the most terms kept, half per block (most frequent first)."""
         texts = _clip(texts)
         vocabularies, idfs, counts = {}, {}, {}
         for block in BLOCKS:
@@ -57,7 +69,7 @@ class TextFeatures:
                 continue
             # Rare char n-grams are mostly typos; dropping them only pays off with volume.
             min_df = 2 if block == "char" and len(texts) >= 200 else 1
-            counter = _counter(block, min_df=min_df, max_features=MAX_FEATURES // 2)
+            counter = _counter(block, min_df=min_df, max_features=max(1, max_features // 2))
             try:
                 matrix = sparse.csr_matrix(counter.fit_transform(texts))
             except ValueError:  # empty vocabulary: no texts, or nothing but punctuation

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embedding import EmbeddingCache, embed_cached
-from .features import TextFeatures
+from .features import TextFeatures, feature_budget
 from .model import SENTIMENT_NONE, SENTIMENT_OWN, LabelModel
 from .taxonomy import ancestors, is_under, with_ancestors
 from .validation import Validation, label_validation, split_of, summarise
@@ -222,7 +222,7 @@ def _fit_parts(texts, E, Y, M, seed, lexical, init=None):
     # Without both classes the best guess is the frequency (0 with no positives),
     # shrunk so that "every comment so far" does not read as certainty.
     constant = np.where(modelled, np.nan, n_pos / (n_pos + n_neg + 1.0))
-    features, X = TextFeatures.fit(texts, lexical)
+    features, X = TextFeatures.fit(texts, lexical, max_features=feature_budget(Y.shape[1]))
     # liblinear releases the GIL: the SVMs train while torch fits the embedding model.
     with ThreadPoolExecutor(max_workers=1) as pool:
         sparse_job = pool.submit(_fit_sparse, X, Y, M, modelled, seed)

@@ -6,17 +6,16 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, exists, or_, select, tuple_
-from sqlalchemy import null as sa_null
 from sqlalchemy import union_all
 from sqlalchemy.orm import Session, aliased
 
 from .. import pagination
-from ..errors import InvalidInput
-from ..models import Annotation, Comment, Dataset, StoredPrediction
+from ..errors import InvalidInput, TooLarge
+from ..models import Annotation, Comment, Dataset
 from ..schemas.comments import dump_comment
 from .labellings import assigned_with_parents, parse_uid
 from .model_versions import latest_version
-from .predictions import score
+from .predictions import SCORE_CELLS, predicted_labels
 
 MAX_LIMIT = 256
 MAX_UIDS = 256
@@ -24,26 +23,19 @@ MAX_SOURCES = 1024
 ORDER_FIELDS = {"timestamp": Comment.timestamp, "created_at": Comment.created_at}
 
 
-def _page_select(with_model: bool):
+def _page_select():
     """Comment rows (plain rows: a page is read-only) with, in the same query,
-    the dataset's labelling, whether any dataset reviewed the comment, and the
-    model's stored predictions (`scored` is false where it has none yet).
-    Binds `dataset_id` and, with a model, `model_pk`."""
+    the dataset's labelling and whether any dataset reviewed the comment.
+    Binds `dataset_id`. Predictions are read apart, a chunk at a time
+    (`_items`): a page of a many-label model decoded at once took gigabytes."""
     mine, reviewed = aliased(Annotation), aliased(Annotation)
     columns = [
         *Comment.__table__.columns,
         mine.labelling,
         exists().where(reviewed.comment_pk == Comment.pk, reviewed.reviewed.is_(True)).label("has_annotations"),
     ]
-    query = select(*columns).select_from(Comment).outerjoin(
+    return select(*columns).select_from(Comment).outerjoin(
         mine, and_(mine.dataset_id == bindparam("dataset_id"), mine.comment_pk == Comment.pk))
-    if not with_model:
-        return query.add_columns(sa_null().label("predicted"), sa_null().label("scored"))
-    return query.add_columns(
-        StoredPrediction.labels.label("predicted"),
-        StoredPrediction.comment_pk.is_not(None).label("scored"),
-    ).outerjoin(StoredPrediction, and_(StoredPrediction.model_pk == bindparam("model_pk"),
-                                       StoredPrediction.comment_pk == Comment.pk))
 
 
 # Above this many sources one statement per source costs more than a sort.
@@ -53,7 +45,7 @@ _MINIMUM, _MAXIMUM = bindparam("minimum", type_=Comment.timestamp.type), bindpar
 
 
 @lru_cache(maxsize=256)
-def _timestamp_page(branches: tuple, has_min: bool, has_max: bool, with_model: bool):
+def _timestamp_page(branches: tuple, has_min: bool, has_max: bool):
     """The statement for one export page in (timestamp, source_id, external_id)
     order. Building it costs more than running it, so it is cached by shape.
 
@@ -91,7 +83,7 @@ def _timestamp_page(branches: tuple, has_min: bool, has_max: bool, with_model: b
     # Wrapped as subqueries: SQLite allows no ORDER BY/LIMIT on a bare UNION member.
     parts = [select(branch(list(ids), relation).subquery().c.pk) for ids, relation in branches]
     page = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("page")
-    return (_page_select(with_model).join(page, page.c.pk == Comment.pk)
+    return (_page_select().join(page, page.c.pk == Comment.pk)
             .order_by(Comment.timestamp, Comment.source_id, Comment.external_id)
             .limit(bindparam("limit")))
 
@@ -121,13 +113,22 @@ def export_page(
     maximum: datetime | None = None,
     continuation: str | None = None,
     limit: int = 64,
-) -> tuple[list[dict], str | None]:
+    max_predicted_labels: int | None = None,
+):
+    """One page: (items, continuation), the items an iterator for the caller to
+    encode as they come. Every comment carries every label of the latest model,
+    so the page shrinks to at most `max_predicted_labels` of them (the
+    continuation leads to the rest); a `comment_uids` lookup, which has no
+    continuation, is refused (413) beyond it."""
     if limit < 1 or limit > MAX_LIMIT:
         raise InvalidInput(f"limit: must be between 1 and {MAX_LIMIT}.", field="limit")
     dataset_sources = dataset.source_ids
     column = ORDER_FIELDS[order_by]
     model = latest_version(session, dataset.id)
-    params = {"dataset_id": dataset.id, "model_pk": model.pk if model else None, "limit": limit + 1}
+    labels = len(model.label_names) if model is not None else 0
+    if max_predicted_labels and labels:
+        limit = min(limit, max(1, max_predicted_labels // labels))
+    params = {"dataset_id": dataset.id, "limit": limit + 1}
     if comment_uids is not None:
         if source_ids is not None or minimum or maximum or continuation:
             raise InvalidInput("comment_uids: no other filter may be given with comment_uids.",
@@ -138,7 +139,12 @@ def export_page(
         pairs = [p for p in pairs if p[0] in dataset_sources]
         if not pairs:
             return [], None
-        query = _by_key(_page_select(model is not None).where(or_(*[
+        if max_predicted_labels and len(set(pairs)) * labels > max_predicted_labels:
+            raise TooLarge(f"The answer would hold more than {max_predicted_labels} predicted labels "
+                           f"(REINFER_CLONE_MAX_PREDICTED_LABELS): {len(set(pairs))} comments x {labels} "
+                           f"labels of model version {model.version}. Send fewer comment_uids.",
+                           limit="REINFER_CLONE_MAX_PREDICTED_LABELS")
+        query = _by_key(_page_select().where(or_(*[
             (Comment.source_id == s) & (Comment.external_id == e) for s, e in pairs
         ])), column)
     else:
@@ -158,10 +164,9 @@ def export_page(
                 params.update(stamp=datetime.fromisoformat(position[0]), after_source=position[1],
                               after_id=position[2])
             params.update(minimum=minimum, maximum=maximum)
-            query = _timestamp_page(_branches(wanted, position), minimum is not None, maximum is not None,
-                                    model is not None)
+            query = _timestamp_page(_branches(wanted, position), minimum is not None, maximum is not None)
         else:
-            query = _page_select(model is not None).where(Comment.source_id.in_(wanted))
+            query = _page_select().where(Comment.source_id.in_(wanted))
             if minimum is not None:
                 query = query.where(column >= minimum)
             if maximum is not None:
@@ -173,16 +178,7 @@ def export_page(
     comments = list(session.execute(query, params))
     more = len(comments) > limit and comment_uids is None
     comments = comments[:limit]
-    unscored = [c for c in comments if not c.scored] if model is not None else []
-    scored = score(session, model, unscored) if unscored else {}
-    items = [
-        {
-            "comment": dump_comment(c, True, c.has_annotations),
-            "annotations": {"labels": {"assigned": assigned_with_parents(c)}},
-            "predictions": {"labels": c.predicted or scored.get(c.pk, [])},
-        }
-        for c in comments
-    ]
+    items = _items(session, dataset, model, comments)
     if not more:
         return items, None
     last = comments[-1]
@@ -190,3 +186,18 @@ def export_page(
         return items, pagination.encode(
             "export-timestamp-v2", [last.timestamp.isoformat(), last.source_id, last.external_id])
     return items, pagination.encode(f"export-{order_by}", [getattr(last, order_by).isoformat(), last.pk])
+
+
+def _items(session: Session, dataset: Dataset, model, comments):
+    """The page's items, predictions read (and scored where missing) a chunk of
+    at most SCORE_CELLS predicted labels at a time."""
+    size = max(1, SCORE_CELLS // len(model.label_names)) if model is not None and model.label_names else 1024
+    for start in range(0, len(comments), size):
+        chunk = comments[start:start + size]
+        predicted = predicted_labels(session, dataset, [c.pk for c in chunk], model) if model is not None else {}
+        for c in chunk:
+            yield {
+                "comment": dump_comment(c, True, c.has_annotations),
+                "annotations": {"labels": {"assigned": assigned_with_parents(c)}},
+                "predictions": {"labels": predicted.get(c.pk, [])},
+            }

@@ -15,6 +15,7 @@ from ..models.datasets import DEFAULT_GROUP
 from . import attachments as attachments_service
 from . import datasets as datasets_service
 from . import predictions
+from .model_versions import latest_version
 
 LABEL_SEPARATOR = " > "
 MAX_UIDS = 1024
@@ -135,6 +136,23 @@ def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_pr
     return annotations, reviewed, predicted
 
 
+def iter_annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True,
+                   with_predictions: bool = False, model=None, attribution: bool = False):
+    """`annotated`, produced a chunk at a time for the caller to encode as they
+    come: with predictions, a chunk holds at most SCORE_CELLS predicted labels,
+    so a page of a many-label model never has all its decoded predictions (and
+    their copies) alive at once."""
+    comments = list(comments)
+    size = len(comments) or 1
+    if with_predictions:
+        model = model or latest_version(session, dataset.id)
+        if model is not None and model.label_names:
+            size = max(1, predictions.SCORE_CELLS // len(model.label_names))
+    for start in range(0, len(comments), size):
+        yield from annotated(session, dataset, comments[start:start + size], include_markup,
+                             with_predictions, model, attribution)
+
+
 def annotated(session: Session, dataset: Dataset, comments, include_markup: bool = True,
               with_predictions: bool = False, model=None, attribution: bool = False) -> list[dict]:
     """AnnotatedComment objects (contract §8.1) for comments, in the given order;
@@ -200,11 +218,16 @@ def read_by_uids(session: Session, dataset: Dataset, uids: list[str]) -> list[di
 
 
 def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str | None,
-                  limit: int, with_predictions: bool = False) -> tuple[list[dict], str | None]:
-    """Reviewed comments of one source, in a stable order, keyset-paged."""
+                  limit: int, with_predictions: bool = False, max_predicted_labels: int | None = None):
+    """Reviewed comments of one source, in a stable order, keyset-paged: (an
+    iterator of items, the `after` cursor). With predictions the page shrinks
+    to at most `max_predicted_labels` predicted labels; `after` leads on."""
     if source_id not in dataset.source_ids:
         raise InvalidInput(f"source_id: '{source_id}' is not a source of this dataset.", field="source_id")
     limit = max(1, min(limit, MAX_BULK))
+    model = latest_version(session, dataset.id) if with_predictions else None
+    if max_predicted_labels and model is not None and model.label_names:
+        limit = min(limit, max(1, max_predicted_labels // len(model.label_names)))
     query = (
         select(Annotation.pk, Comment)
         .join(Comment, Comment.pk == Annotation.comment_pk)
@@ -217,8 +240,8 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     rows = session.execute(query.order_by(Annotation.pk).limit(limit)).all()
     if not rows:
         return [], None
-    items = annotated(session, dataset, [comment for _, comment in rows],
-                      with_predictions=with_predictions, attribution=True)
+    items = iter_annotated(session, dataset, [comment for _, comment in rows],
+                           with_predictions=with_predictions, model=model, attribution=True)
     return items, pagination.encode("labellings", [rows[-1][0]])
 
 

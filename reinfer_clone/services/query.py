@@ -42,7 +42,7 @@ from ..models import Annotation, Comment, Dataset, ModelVersion, Source, User
 from ..schemas.fields import format_datetime
 from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
 from .comment_filter import CommentFilter
-from .labellings import annotated, annotations_for, assigned_with_parents
+from .labellings import annotations_for, assigned_with_parents, iter_annotated
 from .model_versions import latest_version
 from .predictions import confidences, label_probabilities, predicted_labels, region_shares, regions_of
 
@@ -408,8 +408,9 @@ def predicted_page_size(session: Session, dataset: Dataset, limit: int, max_pred
 
 def page(session: Session, dataset: Dataset, selection: Selection, order: dict,
          limit: int | None = None, continuation: str | None = None,
-         max_predicted_labels: int | None = None) -> tuple[list[dict], str | None]:
-    """One page of AnnotatedComments and the continuation, present iff more match."""
+         max_predicted_labels: int | None = None):
+    """One page of AnnotatedComments (an iterator, for the caller to encode as
+    they come) and the continuation, present iff more match."""
     limit = predicted_page_size(session, dataset, _limit(limit, MAX_LIMIT), max_predicted_labels)
     plan = _plan(session, dataset, selection, order, continuation)
     tester = RowTester(session, dataset, selection)
@@ -418,8 +419,9 @@ def page(session: Session, dataset: Dataset, selection: Selection, order: dict,
         rows.extend(tester.keep(batch))
         if len(rows) > limit:
             rows = rows[:limit]
-            return annotated(session, dataset, rows, with_predictions=True, model=plan.model), plan.cursor(rows[-1])
-    return annotated(session, dataset, rows, with_predictions=True, model=plan.model), None
+            return iter_annotated(session, dataset, rows, with_predictions=True, model=plan.model), \
+                plan.cursor(rows[-1])
+    return iter_annotated(session, dataset, rows, with_predictions=True, model=plan.model), None
 
 
 # --- CSV ----------------------------------------------------------------------------------

@@ -193,3 +193,55 @@ def test_chunked_body_within_the_limit_is_accepted(server):
 def test_app_errors_are_still_the_envelope(server):
     error(server.request("GET", "/api/v1/sources/id:%00"), 400)
     error(server.request("GET", "/no/such/route"), 404)
+
+
+def test_oversize_bodies_on_one_keep_alive_connection_all_get_json_413(server):
+    """A 413 to a body the server did not read closes the connection and says so:
+    announced as keep-alive, the client sent its next request (a chunked upload,
+    in the fuzz run) on a connection gunicorn then closed, and got no answer."""
+    import requests
+
+    limit = BODY_LIMIT
+    url = f"http://127.0.0.1:{server.port}/api/v1/sources/wire/inbox/comments"
+    headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
+
+    def chunked(total):
+        head = b'{"comments": [{"id": "big", "timestamp": "2024-01-01T00:00:00Z", "messages": [{"body": {"text": "'
+        yield head
+        sent = len(head)
+        while sent < total:
+            yield b"a" * 65536
+            sent += 65536
+        yield b'"}}]}]}'
+
+    with requests.Session() as session:
+        for total in (limit + 1, 2 * limit, 8 * limit):
+            for data in (b'{"comments": "' + b"a" * total + b'"}', chunked(total)):
+                response = session.put(url, data=data, headers=headers, timeout=120)
+                assert response.status_code == 413, response.text[:300]
+                assert response.headers["Content-Type"] == "application/json"
+                assert str(limit) in response.json()["message"]
+        # The connection after a 413 is a fresh one and works.
+        assert session.get(f"http://127.0.0.1:{server.port}/auth/user", headers=headers).status_code == 200
+    error(server.request("GET", "/api/v1/sources/wire/inbox/comments/big"), 404)
+
+
+def test_an_error_answer_to_an_unread_large_body_closes_the_connection(server):
+    data = json.dumps({"comments": "a" * (2 * BODY_LIMIT)}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=120) as sock:
+        threading.Thread(target=lambda: _send_quietly(sock, (
+            f"PUT /api/v1/sources/wire/inbox/comments HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n"
+            f"Authorization: Bearer {server.token}\r\n\r\n").encode() + data), daemon=True).start()
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        response.read()
+    assert response.status == 413 and response.getheader("Connection") == "close"
+    # A small body the handler refuses but that was sent whole keeps the connection.
+    assert server.request("PUT", "/api/v1/sources/wire/inbox/comments", {"comments": 1})[0] == 400
+
+
+def _send_quietly(sock, data):
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass  # the server may answer and close before reading everything

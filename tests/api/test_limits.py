@@ -177,3 +177,80 @@ def test_query_pages_shrink_to_the_predicted_labels_limit(app, reader, model):
         if not continuation:
             break
     assert sorted(seen) == [f"t-{i:05d}" for i in range(48)]
+
+
+def _pages(client, url, body, key, cursor_in, cursor_out, method="post"):
+    """Every page of a paged read, following its cursor: [page items, ...]."""
+    pages, cursor = [], None
+    while True:
+        if method == "post":
+            answer = ok(client.post(url, json={**body, **({cursor_in: cursor} if cursor else {})}))
+        else:
+            answer = ok(client.get(url, query_string={**body, **({cursor_in: cursor} if cursor else {})}))
+        pages.append(answer[key])
+        cursor = answer.get(cursor_out)
+        if not cursor:
+            return pages
+
+
+def test_export_pages_shrink_to_the_predicted_labels_limit(app, admin, model):
+    """Each exported comment carries every label of the latest model: a page
+    holds at most the limit's worth, and paging through still returns every
+    comment exactly once, with the same content as unshrunk pages."""
+    whole = _pages(admin, f"{DS}/export", {"limit": 256}, "comments", "continuation", "continuation")
+    assert len(whole) == 1 and len(whole[0]) == 48
+    settings(app).max_predicted_labels = 2 * LABELS + 1
+    pages = _pages(admin, f"{DS}/export", {"limit": 5}, "comments", "continuation", "continuation")
+    assert len(pages) == 24 and all(len(p) == 2 for p in pages)
+    items = [item for p in pages for item in p]
+    assert [i["comment"]["id"] for i in items] == [f"t-{i:05d}" for i in range(48)]
+    assert all(len(i["predictions"]["labels"]) == LABELS for i in items)
+    assert items == whole[0]
+    # The same with predictions read one comment at a time.
+    settings(app).max_predicted_labels = 1_048_576
+    from reinfer_clone.services import export
+    import unittest.mock
+
+    with unittest.mock.patch.object(export, "SCORE_CELLS", 1):
+        assert _pages(admin, f"{DS}/export", {"limit": 256}, "comments", "continuation", "continuation") == whole
+
+
+def test_export_by_uids_beyond_the_predicted_labels_limit_is_413(app, admin, model):
+    source, _ = model
+    uids = [f"{source['id']}.t-{i:05d}" for i in range(3)]
+    settings(app).max_predicted_labels = 2 * LABELS
+    response = admin.post(f"{DS}/export", json={"comment_uids": uids})
+    message = error(response, 413)
+    assert PREDICTED in message and f"3 comments x {LABELS} labels" in message
+    assert response.get_json()["limit"] == PREDICTED
+    body = ok(admin.post(f"{DS}/export", json={"comment_uids": uids[:2]}))
+    assert [c["comment"]["id"] for c in body["comments"]] == ["t-00000", "t-00001"]
+
+
+def test_reviewed_labellings_with_predictions_shrink_to_the_limit(app, reader, model):
+    source, _ = model
+    url = f"{PRIVATE}/labellings"
+    query = {"source_id": source["id"], "return_predictions": "true", "limit": 1024}
+    # `after` comes with every non-empty page: the last page is empty.
+    whole = _pages(reader, url, query, "results", "after", "after", method="get")
+    assert [len(p) for p in whole] == [48, 0]
+    settings(app).max_predicted_labels = 3 * LABELS
+    pages = _pages(reader, url, query, "results", "after", "after", method="get")
+    assert [len(p) for p in pages] == [3] * 16 + [0]
+    items = [item for p in pages for item in p]
+    assert sorted(i["comment"]["id"] for i in items) == [f"t-{i:05d}" for i in range(48)]
+    assert all(len(next(g for g in i["labelling"] if g["group"] == "default")["predicted"]) == LABELS
+               for i in items)
+    assert items == whole[0]
+    # Without predictions the limit does not apply.
+    plain = _pages(reader, url, {**query, "return_predictions": "false"}, "results", "after", "after", method="get")
+    assert [len(p) for p in plain] == [48, 0]
+
+
+def test_query_pages_read_predictions_a_chunk_at_a_time(app, reader, model, monkeypatch):
+    body = {"limit": 64, "order": {"kind": "recent"}}
+    whole = ok(reader.post(f"{PRIVATE}/query", json=body))
+    monkeypatch.setattr(predictions, "SCORE_CELLS", LABELS)  # one comment per chunk
+    chunked = ok(reader.post(f"{PRIVATE}/query", json=body))
+    assert len(chunked["results"]) == 48
+    assert chunked == whole

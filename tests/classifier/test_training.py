@@ -219,3 +219,28 @@ def test_training_is_deterministic(examples, embedder):
     b, _ = train(examples, names, embedder, has_sentiment=False, seed=7)
     assert a.predict(QUERIES, embedder) == b.predict(QUERIES, embedder)
     assert np.array_equal(a.sparse_coef, b.sparse_coef)
+
+
+def test_many_labels_keep_fewer_tfidf_features(examples, embedder, monkeypatch):
+    """Features x labels is capped (MAX_COEFFICIENTS): a many-label model keeps
+    fewer n-gram features instead of a coefficient matrix of gigabytes."""
+    from reinfer_clone.classifier import features
+
+    labels = ["Billing > Invoice", "Billing > Refund", "Delivery > Damaged", "Delivery > Late", "Unused"]
+    free, _ = train(examples, labels, embedder, has_sentiment=False)
+    count = len(free.labels)  # ancestors included: 7
+    assert free.features.size > 40
+    monkeypatch.setattr(features, "MAX_COEFFICIENTS", 40 * count)
+    capped, _ = train(examples, labels, embedder, has_sentiment=False)
+    assert 0 < capped.features.size <= 40
+    assert capped.sparse_coef.shape == (capped.features.size, count)
+    check_output(capped.predict(QUERIES, embedder), capped.labels)
+
+
+def test_feature_budget_bounds_the_coefficients():
+    from reinfer_clone.classifier.features import MAX_COEFFICIENTS, MAX_FEATURES, feature_budget
+
+    assert feature_budget(77) == MAX_FEATURES  # banking77: unchanged
+    for labels in (600, 1_000, 10_000, 100_000):
+        assert feature_budget(labels) * labels <= MAX_COEFFICIENTS
+    assert feature_budget(10_000) == MAX_COEFFICIENTS // 10_000
