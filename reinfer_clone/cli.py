@@ -250,7 +250,7 @@ def import_csv(ctx, source_ref, path, text_column, id_column, timestamp_column, 
 # --- export / import (JSONL) -----------------------------------------------------------
 
 def _datetime_option(_ctx, param, value):
-    from .schemas.fields import parse_datetime
+    from .wire import parse_datetime
 
     if value is None:
         return None

@@ -13,7 +13,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import InvalidInput
 from ..schemas import json_input
-from ..schemas.fields import describe, format_datetime
+from ..schemas.fields import describe
+from ..wire import format_datetime
+from ..services import auth, datasets, sources
 from ..services.permissions import Principal
 
 DB_EXTENSION = "reinfer_clone.db"
@@ -36,8 +38,6 @@ def request_user(token: str | None):
     """The user owning `token`, looked up once per request (the rate limiter
     asks first, then authentication)."""
     if "token_user" not in g or g.token_user[0] != token:
-        from ..services import auth
-
         g.token_user = (token, auth.authenticate(db(), token) if token else None)
     return g.token_user[1]
 
@@ -141,8 +141,6 @@ def query_flag(name: str, default: bool = False) -> bool:
 def readable_dataset(project: str, name: str, with_labels: bool = True):
     """A dataset whose comments the route returns: besides the permission on the
     dataset's project, that needs sources-read on each source's project."""
-    from ..services import datasets, sources
-
     dataset = datasets.get_by_name(db(), project, name, with_labels)
     require_sources_read(dataset.source_ids)
     return dataset
@@ -151,8 +149,6 @@ def readable_dataset(project: str, name: str, with_labels: bool = True):
 def require_sources_read(source_ids) -> None:
     """Reading comments (or counting them by their content) needs sources-read on
     the project that owns each of their sources."""
-    from ..services import sources
-
     for owner in sorted(sources.owners(db(), source_ids)):
         principal().require("sources-read", owner)
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
 from ..schemas.comments import parse_comments
-from ..schemas.fields import describe, parse_datetime
+from ..schemas.fields import describe
+from ..wire import parse_datetime
 from . import comments as comments_service
 from . import sources as sources_service
 

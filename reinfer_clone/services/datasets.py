@@ -10,8 +10,9 @@ from ..db import insert_for, new_id, utcnow
 from ..errors import Conflict, InvalidInput, NotFound, not_one_of
 from ..models import Annotation, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
 from ..models.datasets import DEFAULT_GROUP
-from . import model_versions, owned
+from . import model_versions, owned, training
 from .names import validate_name
+from ..vocabulary import LABEL_SEPARATOR
 from .permissions import Principal
 
 # The contract requires the first three; the rest are the languages a model
@@ -19,13 +20,6 @@ from .permissions import Principal
 MODEL_FAMILIES = (
     "english", "german", "multilingual", "french", "spanish", "italian", "portuguese", "dutch",
 )
-# Any other value in `_dataset_flags` makes the client fail to parse the dataset.
-DATASET_FLAGS = ("gpt4", "external_moon_llm", "qos", "zero_shot_labels", "ixp")
-ENTITY_DEF_FLAGS = ("appears_verbatim",)
-# IXP model configs are out of scope; `cm` is the only kind we can honour.
-MODEL_CONFIG_KINDS = ("cm",)
-
-LABEL_SEPARATOR = " > "
 MAX_LABEL_NAME = 1024
 _LABEL_DEF_FIELDS = ("title", "instructions", "external_id", "pretrained", "moon_form", "trainable")
 
@@ -362,8 +356,6 @@ def update(session: Session, principal: Principal, dataset: Dataset, **fields) -
     if new_family and model_versions.latest_version(session, dataset.id) is not None:
         # Another family embeds with another encoder: the served version (which
         # keeps its own encoder meanwhile) is replaced by one trained anew.
-        from . import training
-
         training.request_training(session, dataset)
     return dataset
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, aliased
 from .. import pagination
 from ..errors import InvalidInput
 from ..models import Annotation, Comment, Dataset, StoredPrediction
-from ..schemas.comments import dump_comment
-from .labellings import assigned_with_parents, parse_uid
+from ..wire import dump_comment
+from .labellings import assigned_with_parents
+from ..vocabulary import parse_uid
 from .model_versions import latest_version
 from .predictions import score
 

@@ -30,13 +30,14 @@ from ..errors import InvalidInput, ServiceError
 from ..models import Comment, Dataset, Source
 from ..models.datasets import DEFAULT_GROUP
 from ..schemas.comments import MAX_BATCH, parse_comments
-from ..schemas.fields import Schema, describe, format_datetime, parse_datetime
+from ..schemas.fields import Schema, describe
+from ..wire import format_datetime, parse_datetime
 from ..schemas.labellings import Entities, GroupLabelling, Label
 from . import comments as comments_service
 from . import datasets as datasets_service
 from . import labellings as labellings_service
 from . import sources as sources_service
-from .labellings import LABEL_SEPARATOR
+from ..vocabulary import LABEL_SEPARATOR, comment_uid
 
 STATE_VERSION = 1
 EXPORT_PAGE = 256
@@ -153,7 +154,7 @@ def _client_attachment(attachment: dict) -> dict:
 
 def client_comment(row, has_annotations: bool) -> dict:
     """The client's `Comment` struct, from a comment row."""
-    out = {"id": row.external_id, "uid": f"{row.source_id}.{row.external_id}"}
+    out = {"id": row.external_id, "uid": comment_uid(row.source_id, row.external_id)}
     if row.thread_id is not None:
         out["thread_id"] = row.thread_id
     out["timestamp"] = client_datetime(row.timestamp)
@@ -471,7 +472,7 @@ def _write_batch(engine, source_id: str, dataset_id: str | None, records, annota
                 dataset = datasets_service.get_by_id(session, dataset_id)
                 for line_no, external_id, parsed in annotations:
                     try:
-                        labellings_service.write(session, dataset, f"{source_id}.{external_id}",
+                        labellings_service.write(session, dataset, comment_uid(source_id, external_id),
                                                  parsed.get("labelling"), parsed.get("entities"),
                                                  parsed.get("moon_forms"))
                     except ServiceError as error:

@@ -10,12 +10,12 @@ from .. import pagination
 from ..db import utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset
-from ..schemas.comments import dump_comment
+from ..wire import dump_comment
 from ..models.datasets import DEFAULT_GROUP
+from ..vocabulary import LABEL_SEPARATOR, parse_uid
 from . import datasets as datasets_service
 from . import predictions
 
-LABEL_SEPARATOR = " > "
 MAX_UIDS = 1024
 MAX_BULK = 1024
 
@@ -36,14 +36,6 @@ def separator_hints(labelling: list[dict] | None) -> list[str]:
                 hints.append(f"Label '{name}' is one flat label: the hierarchy separator is \" > \" "
                              f"(space, '>', space), as in '{suggested}'.")
     return hints
-
-
-def parse_uid(uid: str) -> tuple[str, str]:
-    """`<source_id>.<comment_id>`, split at the first dot (comment ids may hold dots)."""
-    source_id, sep, external_id = uid.partition(".")
-    if not sep or not source_id or not external_id:
-        raise InvalidInput(f"'{uid}' is not a comment uid of the form <source_id>.<comment_id>.")
-    return source_id, external_id
 
 
 def source_in(dataset: Dataset, uid: str) -> str:

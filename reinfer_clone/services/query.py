@@ -37,9 +37,10 @@ from sqlalchemy.orm import Session
 from .. import pagination
 from ..errors import InvalidInput
 from ..models import Annotation, Comment, Dataset, ModelVersion, Source, User
-from ..schemas.fields import format_datetime
-from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
+from ..wire import format_datetime
+from ..vocabulary import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS, comment_uid
 from .comment_filter import CommentFilter
+from .search.keywords import keyword_condition
 from .labellings import annotated, annotations_for, assigned_with_parents
 from .model_versions import latest_version
 from .predictions import confidences, label_probabilities, predicted_labels, region_shares, regions_of
@@ -120,8 +121,6 @@ class Selection:
         source_ids = self.comment_filter.source_ids(dataset.source_ids)
         conditions = self.comment_filter.conditions(source_ids, dataset.id)
         if self.search:
-            from .search import keyword_condition  # search builds on this module
-
             conditions.append(keyword_condition(session, self.search))
         return conditions
 
@@ -422,7 +421,7 @@ def _csv_row(row, annotation, predicted: list[dict] | None, label_names: list[st
     body = "\n\n".join(m["body"]["text"] for m in messages if isinstance(m.get("body"), dict))
     stamp = format_datetime(row.timestamp)
     assigned = [label["name"] for label in assigned_with_parents(annotation)]
-    out = [f"{row.source_id}.{row.external_id}", row.external_id, stamp, stamp, subject, body,
+    out = [comment_uid(row.source_id, row.external_id), row.external_id, stamp, stamp, subject, body,
            json.dumps(assigned, ensure_ascii=False)]
     probabilities = None if predicted is None else {p["name"]: p["probability"] for p in predicted}
     for name in label_names:

@@ -50,16 +50,16 @@ from ..db import insert_for, utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset, ModelVersion, Stream, StreamArrival, StreamCounter
 from ..models import StreamException
-from ..schemas.comments import dump_comment
+from ..wire import dump_comment
 from . import comment_filter, model_versions, predictions
-from .labellings import annotated_pks, parse_uid
+from .labellings import annotated_pks
+from ..vocabulary import LABEL_SEPARATOR, parse_uid
 
 LATE_COMMIT_BOUND = timedelta(minutes=2)
 SEQUENCE_KIND = "stream"
 COUNTER_ID = 1
 # Comments read per query while a results request looks for enough matches.
 SCAN_CHUNK = 256
-SEPARATOR = " > "
 
 
 # --- arrival numbers --------------------------------------------------------------------
@@ -159,7 +159,7 @@ def _checked_model(session: Session, dataset: Dataset, model: dict | None) -> di
             f"{model['version']}.", field="stream.model.version") from None
     known = set(version.label_names)
     for i, entry in enumerate(model["label_thresholds"]):
-        name = SEPARATOR.join(entry["name"])
+        name = LABEL_SEPARATOR.join(entry["name"])
         if name not in known:
             field = f"stream.model.label_thresholds.{i}.name"
             raise InvalidInput(f"Invalid request: {field}: '{name}' is not a label of model version "
@@ -269,7 +269,7 @@ def _model(session: Session, dataset: Dataset, stream: Stream) -> ModelVersion |
 
 def _labels(session: Session, dataset: Dataset, stream: Stream, model: ModelVersion, pks) -> dict:
     """Per comment, the pinned version's labels passing their stream thresholds."""
-    wanted = [{"name": SEPARATOR.join(t["name"]), "threshold": t["threshold"]}
+    wanted = [{"name": LABEL_SEPARATOR.join(t["name"]), "threshold": t["threshold"]}
               for t in stream.model["label_thresholds"]]
     scored = predictions.predicted_labels(session, dataset, pks, model=model)
     return {pk: predictions.select_labels(scored.get(pk, []), model, wanted=wanted) for pk in pks}

@@ -16,8 +16,9 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Annotation, Dataset
 from . import datasets as datasets_service
 from .labellings import _is_reviewed
+from ..vocabulary import LABEL_SEPARATOR
 
-SEP = datasets_service.LABEL_SEPARATOR
+SEP = LABEL_SEPARATOR
 
 
 def _renamed(name: str, old: str, new: str) -> str | None:

@@ -20,6 +20,7 @@ from ..db import Database, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset, ModelVersion, TrainingJob
 from ..models.datasets import DEFAULT_GROUP
+from ..vocabulary import comment_uid
 from . import maintenance, ml, model_versions, predictions
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def examples(session: Session, dataset: Dataset) -> list:
         if not text:
             continue  # no subject or body text (e.g. `messages: []`): nothing to learn from
         out.append(classifier.Example(
-            uid=f"{source_id}.{external_id}",
+            uid=comment_uid(source_id, external_id),
             text=text,
             assigned={label["name"]: label.get("sentiment") for label in group.get("assigned", [])},
             dismissed={label["name"] for label in group.get("dismissed", [])},

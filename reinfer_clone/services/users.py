@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import GlobalPermission, ProjectPermission, User
-from .names import NAME_RE
+from ..vocabulary import NAME_RE
 from .permissions import GLOBAL_CODES, PROJECT_CODES, ROOT, Principal
 
 
