@@ -1,7 +1,6 @@
 from flask import Blueprint, request
 from marshmallow import fields
 
-from ..errors import Forbidden
 from ..schemas import responses as r
 from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
 from ..services import datasets, export, labellings, training
@@ -23,8 +22,7 @@ bp = Blueprint("labellings", __name__)
      },
      permission="`datasets-review` or `voc` on the project named in the path.")
 def write_labelling(project, name, uid):
-    if not (principal().has("datasets-review", project) or principal().has("voc", project)):
-        raise Forbidden(f"You do not have the 'datasets-review' permission on project '{project}'.")
+    principal().require_any(("voc", "datasets-review"), project)
     body = load(LabellingRequest())
     dataset = datasets.get_by_name(db(), project, name)
     # The answer carries the comment: its text is for readers of its source.

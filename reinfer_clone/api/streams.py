@@ -35,9 +35,7 @@ def _dataset(project, name):
 @doc(response={"streams": [StreamSchema]},
      permission="`voc-readonly` or `streams-read` on the project named in the path.")
 def list_streams(project, name):
-    # Either code will do; the message names the streams one.
-    if not principal().has("voc-readonly", project):
-        principal().require("streams-read", project)
+    principal().require_any(("voc-readonly", "streams-read"), project)
     return ok(streams=[dump_stream(s) for s in streams.list_streams(db(), _dataset(project, name))])
 
 

@@ -2,6 +2,7 @@
 the success envelope and the permission decorators."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from functools import wraps
 
@@ -13,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import InvalidInput
 from ..schemas import json_input
-from ..schemas.fields import describe
+from ..schemas.fields import describe, parse_flag
 from ..wire import format_datetime
 from ..services import auth, datasets, sources
 from ..services.permissions import Principal
@@ -63,13 +64,35 @@ def json_default(value):
     return DefaultJSONProvider.default(value)
 
 
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def json_bytes(value, newline: bool = False) -> bytes:
+    """Every JSON answer's encoder (the app's provider, `ok_page`, `ok_items`):
+    orjson, about ten times faster than the standard library, with one policy
+    for numbers JSON lacks. NaN and Infinity break the client, so they are
+    refused (ValueError) rather than written as the `null` orjson would write."""
+    body = orjson.dumps(value, default=json_default,
+                        option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE if newline else _JSON_OPTIONS)
+    # orjson writes non-finite floats as null: only a body with a null can hide one.
+    if b"null" in body and _has_non_finite(value):
+        raise ValueError("Out of range float values are not JSON compliant.")
+    return body
+
+
+def _has_non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
 def ok_page(**payload):
-    """`ok` for pages of stored comments (export, iteration), encoded by orjson
-    about ten times faster than the standard library. orjson would write NaN
-    as null where the app's encoder refuses it; these pages hold only
-    validated comment content and finite probabilities."""
-    body = orjson.dumps({"status": "ok", **payload}, default=json_default,
-                        option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE)
+    """`ok` for pages of stored comments (export, iteration) and other large answers."""
+    body = json_bytes({"status": "ok", **payload}, newline=True)
     return current_app.response_class(body, mimetype="application/json")
 
 
@@ -79,13 +102,12 @@ def ok_items(key: str, items, **payload):
     (a large prediction answer as objects took ten times its encoded size).
     An error raised by `items` still becomes the error envelope: nothing has
     been sent yet."""
-    option = orjson.OPT_PASSTHROUGH_DATETIME
-    head = orjson.dumps({"status": "ok", **payload}, default=json_default, option=option)
-    parts = [head[:-1], b",", orjson.dumps(key), b":["]
+    head = json_bytes({"status": "ok", **payload})
+    parts = [head[:-1], b",", json_bytes(key), b":["]
     for i, item in enumerate(items):
         if i:
             parts.append(b",")
-        parts.append(orjson.dumps(item, default=json_default, option=option))
+        parts.append(json_bytes(item))
     parts.append(b"]}\n")
     response = current_app.response_class(parts, mimetype="application/json")
     response.content_length = sum(map(len, parts))
@@ -131,10 +153,9 @@ def query_flag(name: str, default: bool = False) -> bool:
     value = request.args.get(name)
     if value is None:
         return default
-    if value.lower() in ("true", "1"):
-        return True
-    if value.lower() in ("false", "0"):
-        return False
+    flag = parse_flag(value)
+    if flag is not None:
+        return flag
     raise InvalidInput(f"Invalid query parameter '{name}': '{value}' is not true or false.")
 
 

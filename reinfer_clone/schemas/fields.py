@@ -85,15 +85,20 @@ class StrictIntegerFromString(fields.Integer):
         return _in_range(int(value))
 
 
+def parse_flag(value: str) -> bool | None:
+    """A boolean in a query string: `true` or `false` (also 1 / 0); None otherwise."""
+    lowered = value.lower() if isinstance(value, str) else None
+    return True if lowered in ("true", "1") else False if lowered in ("false", "0") else None
+
+
 class StrictBooleanFromString(fields.Boolean):
     """A boolean in a query string: `true` or `false` (also 1 / 0)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and value.lower() in ("true", "1"):
-            return True
-        if isinstance(value, str) and value.lower() in ("false", "0"):
-            return False
-        raise ValidationError("Not a valid boolean (expected true or false).")
+        flag = parse_flag(value)
+        if flag is None:
+            raise ValidationError("Not a valid boolean (expected true or false).")
+        return flag
 
 
 def is_number(value) -> bool:

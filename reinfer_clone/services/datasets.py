@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from ..db import insert_for, new_id, utcnow
-from ..errors import Conflict, InvalidInput, NotFound, not_one_of
-from ..models import Annotation, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
+from ..errors import InvalidInput, NotFound, not_one_of
+from ..models import Annotation, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Source
 from ..models.datasets import DEFAULT_GROUP
 from . import model_versions, owned, training
 from .names import validate_name
@@ -250,14 +250,7 @@ def put_label_defs(session: Session, dataset: Dataset, group_name: str, label_de
 # --- datasets -------------------------------------------------------------------------
 
 def create(session: Session, principal: Principal, project_name: str, name: str, **fields) -> Dataset:
-    validate_name("dataset", name)
-    project = session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise NotFound(f"Project '{project_name}' not found.")
-    if session.scalar(
-        select(Dataset.id).where(Dataset.project_id == project.id, Dataset.name == name)
-    ):
-        raise Conflict(f"Dataset '{project_name}/{name}' already exists.")
+    project = owned.project_for_new(session, Dataset, project_name, name)
     model_family = fields.get("model_family", "english")
     _check_model_family(model_family)
     source_ids = _checked_source_ids(session, principal, fields.get("source_ids", []))
@@ -339,19 +332,14 @@ def update(session: Session, principal: Principal, dataset: Dataset, **fields) -
     if "model_family" in fields:
         _check_model_family(fields["model_family"])
     new_family = "model_family" in fields and fields["model_family"] != dataset.model_family
-    changed = False
     if "source_ids" in fields and source_ids != dataset.source_ids:
         _set_sources(dataset, source_ids)
-        changed = True
-    if "entity_defs" in fields and entity_defs != dataset.entity_defs:
-        dataset.entity_defs = entity_defs
-        changed = True
-    for key in ("title", "description", "model_config", "model_family"):
-        if key in fields and getattr(dataset, key) != fields[key]:
-            setattr(dataset, key, fields[key])
-            changed = True
-    if changed:
         dataset.updated_at = utcnow()
+    changes = {key: fields[key] for key in ("title", "description", "model_config", "model_family")
+               if key in fields}
+    if "entity_defs" in fields:
+        changes["entity_defs"] = entity_defs
+    owned.apply_changes(dataset, changes)
     session.commit()
     if new_family and model_versions.latest_version(session, dataset.id) is not None:
         # Another family embeds with another encoder: the served version (which

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Bucket, Dataset, Project, ProjectPermission, Source, User
+from . import owned
 from . import users as users_service
 from .names import validate_name
 from .permissions import PROJECT_CODES, Principal
@@ -46,10 +47,7 @@ def create(session: Session, name: str, user_ids, title: str = "", description: 
 
 
 def update(session: Session, project: Project, **fields) -> Project:
-    for key, value in fields.items():
-        setattr(project, key, value)
-    if fields:
-        project.updated_at = utcnow()
+    owned.apply_changes(project, fields)
     session.commit()
     return project
 

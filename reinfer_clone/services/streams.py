@@ -51,7 +51,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Annotation, Comment, Dataset, ModelVersion, Stream, StreamArrival, StreamCounter
 from ..models import StreamException
 from ..wire import dump_comment
-from . import comment_filter, model_versions, predictions
+from . import comment_filter, model_versions, owned, predictions
 from .labellings import annotated_pks
 from ..vocabulary import LABEL_SEPARATOR, parse_uid
 
@@ -202,13 +202,7 @@ def update_stream(session: Session, dataset: Dataset, stream: Stream, fields: di
     for key in ("title", "description"):
         if key in fields:
             changes[key] = fields[key] or ""
-    changed = False
-    for key, value in changes.items():
-        if getattr(stream, key) != value:
-            setattr(stream, key, value)
-            changed = True
-    if changed:
-        stream.updated_at = utcnow()
+    owned.apply_changes(stream, changes)
     session.commit()
     return stream
 
