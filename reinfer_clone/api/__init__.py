@@ -15,6 +15,7 @@ from . import (
     datasets,
     discover,
     errors,
+    export,
     inference_v2,
     labellers,
     labellings,
@@ -34,7 +35,7 @@ from .support import db, request_user
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
-    labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
+    labellings.bp, export.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
     search.bp, taxonomy.bp, unsupported.bp,
     reference.bp,
 )

@@ -2,14 +2,12 @@ from flask import Blueprint, request
 from marshmallow import fields
 
 from ..schemas import responses as r
-from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
-from ..services import datasets, export, labellings, training
+from ..schemas.labellings import LabellingRequest, LabellingsQuery
+from ..services import datasets, labellings, training
 from .spec import doc
-from .support import (config, db, load, ok, ok_page, principal, readable_dataset, require_sources_read,
-                      requires)
+from .support import config, db, load, ok, principal, readable_dataset, require_sources_read, requires
 
 bp = Blueprint("labellings", __name__)
-
 
 
 @bp.post("/api/_private/datasets/<project>/<name>/labellings/<path:uid>")
@@ -50,17 +48,3 @@ def read_labellings(project, name):
     results, after = labellings.read_reviewed(db(), dataset, query["source_id"], query.get("after"),
                                               query["limit"], query["return_predictions"])
     return ok(results=results, **({"after": after} if after else {}))
-
-
-@bp.post("/api/v1/datasets/<project>/<name>/export")
-@requires("datasets-export")
-@doc(body=ExportRequest,
-     response={"comments": [r.AnnotatedCommentSchema], "continuation": fields.String()})
-def export_dataset(project, name):
-    body = load(ExportRequest())
-    dataset = readable_dataset(project, name, with_labels=False)
-    items, continuation = export.export_page(
-        db(), dataset, body.get("comment_uids"), body.get("source_ids"), body["order_by"],
-        body.get("from_"), body.get("to"), body.get("continuation"), body["limit"],
-    )
-    return ok_page(comments=items, **({"continuation": continuation} if continuation else {}))

@@ -1,17 +1,18 @@
 """SQLAlchemy tables, grouped by aggregate. Importing this registers them all."""
 from ..db import Base
-from .annotations import Annotation
 from .attachments import AttachmentFile
 from .datasets import Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup
+from .buckets import Bucket
+from .comments import Comment
+from .labellings import Labelling
 from .projects import Project
-from .sources import Bucket, Comment, Source
+from .sources import Source
 from .streams import Stream, StreamArrival, StreamCounter, StreamException
 from .training import CachedEmbedding, ModelTag, ModelVersion, StoredPrediction, TrainingJob
 from .users import ApiToken, GlobalPermission, ProjectPermission, User
 
 __all__ = [
     "Base",
-    "Annotation",
     "ApiToken",
     "AttachmentFile",
     "CachedEmbedding",
@@ -23,6 +24,7 @@ __all__ = [
     "LabelDef",
     "LabelfModel",
     "LabelGroup",
+    "Labelling",
     "ModelTag",
     "ModelVersion",
     "Project",

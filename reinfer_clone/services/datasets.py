@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from ..db import insert_for, new_id, utcnow
 from ..errors import InvalidInput, NotFound, not_one_of
-from ..models import Annotation, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Source
+from ..models import Labelling, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Source
 from ..models.datasets import DEFAULT_GROUP
 from . import model_versions, owned, training
 from .names import validate_name
@@ -304,9 +304,9 @@ def _copy_annotations(session: Session, origin: Dataset, dataset: Dataset) -> No
     shared = [s for s in dataset.source_ids if s in origin_sources]
     if not shared:
         return
-    copied = (Annotation.dataset_id == origin.id) & Annotation.source_id.in_(shared)
+    copied = (Labelling.dataset_id == origin.id) & Labelling.source_id.in_(shared)
     names: dict[str, set[str]] = {}
-    for (labelling,) in session.execute(select(Annotation.labelling).where(copied)):
+    for (labelling,) in session.execute(select(Labelling.labelling).where(copied)):
         for entry in labelling or []:
             for key in ("assigned", "dismissed"):
                 names.setdefault(entry["group"], set()).update(label["name"] for label in entry.get(key, []))
@@ -315,10 +315,10 @@ def _copy_annotations(session: Session, origin: Dataset, dataset: Dataset) -> No
     columns = ("comment_pk", "source_id", "labelling", "entities", "moon_forms", "reviewed", "updated_at",
                "updated_by")
     # One INSERT ... SELECT: the rows never pass through Python.
-    session.execute(sa_insert(Annotation).from_select(
+    session.execute(sa_insert(Labelling).from_select(
         ["dataset_id", *columns],
-        select(sa_literal(dataset.id, type_=Annotation.dataset_id.type),
-               *[getattr(Annotation, c) for c in columns]).where(copied),
+        select(sa_literal(dataset.id, type_=Labelling.dataset_id.type),
+               *[getattr(Labelling, c) for c in columns]).where(copied),
     ))
 
 

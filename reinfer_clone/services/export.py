@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .. import pagination
 from ..errors import InvalidInput
-from ..models import Annotation, Comment, Dataset, StoredPrediction
+from ..models import Labelling, Comment, Dataset, StoredPrediction
 from ..wire import dump_comment
 from .labellings import assigned_with_parents
 from ..vocabulary import parse_uid
@@ -30,7 +30,7 @@ def _page_select(with_model: bool):
     the dataset's labelling, whether any dataset reviewed the comment, and the
     model's stored predictions (`scored` is false where it has none yet).
     Binds `dataset_id` and, with a model, `model_pk`."""
-    mine, reviewed = aliased(Annotation), aliased(Annotation)
+    mine, reviewed = aliased(Labelling), aliased(Labelling)
     columns = [
         *Comment.__table__.columns,
         mine.labelling,

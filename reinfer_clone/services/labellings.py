@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from .. import pagination
 from ..db import utcnow
 from ..errors import InvalidInput, NotFound
-from ..models import Annotation, Comment, Dataset
+from ..models import Labelling, Comment, Dataset
 from ..wire import dump_comment
 from ..models.datasets import DEFAULT_GROUP
 from ..vocabulary import LABEL_SEPARATOR, parse_uid
@@ -57,7 +57,7 @@ def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
     return comment
 
 
-def _is_reviewed(annotation: Annotation) -> bool:
+def _is_reviewed(annotation: Labelling) -> bool:
     groups = any(g.get("assigned") or g.get("dismissed") for g in annotation.labelling or [])
     entities = bool(annotation.entities and (
         annotation.entities.get("assigned") or annotation.entities.get("dismissed")))
@@ -72,10 +72,10 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
     `user_id` (the writer) and the time are recorded as who labelled it last."""
     comment = _comment(session, dataset, uid)
     annotation = session.scalar(
-        select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.comment_pk == comment.pk)
+        select(Labelling).where(Labelling.dataset_id == dataset.id, Labelling.comment_pk == comment.pk)
     )
     if annotation is None:
-        annotation = Annotation(dataset_id=dataset.id, comment_pk=comment.pk,
+        annotation = Labelling(dataset_id=dataset.id, comment_pk=comment.pk,
                                 source_id=comment.source_id, labelling=[])
         session.add(annotation)
     if labelling is not None:
@@ -98,9 +98,9 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
     return annotated(session, dataset, [comment])[0]
 
 
-def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int, Annotation]:
+def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int, Labelling]:
     rows = session.scalars(
-        select(Annotation).where(Annotation.dataset_id == dataset_id, Annotation.comment_pk.in_(list(comment_pks)))
+        select(Labelling).where(Labelling.dataset_id == dataset_id, Labelling.comment_pk.in_(list(comment_pks)))
     )
     return {a.comment_pk: a for a in rows}
 
@@ -108,14 +108,14 @@ def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int,
 def annotated_pks(session: Session, comment_pks) -> set[int]:
     """Comments any dataset has reviewed: the Comment object's `has_annotations`."""
     return set(session.scalars(
-        select(Annotation.comment_pk).where(
-            Annotation.comment_pk.in_(list(comment_pks)), Annotation.reviewed.is_(True)
+        select(Labelling.comment_pk).where(
+            Labelling.comment_pk.in_(list(comment_pks)), Labelling.reviewed.is_(True)
         )
     ))
 
 
 def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_predictions: bool,
-                     model=None) -> tuple[dict[int, Annotation], set[int], dict[int, list[dict]]]:
+                     model=None) -> tuple[dict[int, Labelling], set[int], dict[int, list[dict]]]:
     """For a page of comments: the dataset's annotations, the comments any
     dataset reviewed, and (when asked) the latest model's predictions."""
     annotations = annotations_for(session, dataset.id, pks)
@@ -192,15 +192,15 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
         raise InvalidInput(f"source_id: '{source_id}' is not a source of this dataset.", field="source_id")
     limit = max(1, min(limit, MAX_BULK))
     query = (
-        select(Annotation.pk, Comment)
-        .join(Comment, Comment.pk == Annotation.comment_pk)
-        .where(Annotation.dataset_id == dataset.id, Annotation.source_id == source_id,
-               Annotation.reviewed.is_(True))
+        select(Labelling.pk, Comment)
+        .join(Comment, Comment.pk == Labelling.comment_pk)
+        .where(Labelling.dataset_id == dataset.id, Labelling.source_id == source_id,
+               Labelling.reviewed.is_(True))
     )
     if after:
         (last_pk,) = pagination.decode("labellings", after, field="after")
-        query = query.where(Annotation.pk > last_pk)
-    rows = session.execute(query.order_by(Annotation.pk).limit(limit)).all()
+        query = query.where(Labelling.pk > last_pk)
+    rows = session.execute(query.order_by(Labelling.pk).limit(limit)).all()
     if not rows:
         return [], None
     items = annotated(session, dataset, [comment for _, comment in rows],
@@ -208,7 +208,7 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     return items, pagination.encode("labellings", [rows[-1][0]])
 
 
-def assigned_with_parents(annotation: Annotation | None, group: str = "default") -> list[dict]:
+def assigned_with_parents(annotation: Labelling | None, group: str = "default") -> list[dict]:
     """Assigned labels of a group with their implied ancestors, parents first."""
     if annotation is None:
         return []

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..db import insert_for
 from ..errors import InvalidInput, NotFound, TooLarge
-from ..models import Annotation, Comment, Dataset, ModelVersion, StoredPrediction
+from ..models import Labelling, Comment, Dataset, ModelVersion, StoredPrediction
 from . import ml
 from .model_versions import latest_version
 from ..vocabulary import LABEL_SEPARATOR, label_ancestors, parse_uid
@@ -150,8 +150,8 @@ def region_shares(session: Session, dataset: Dataset, model: ModelVersion) -> di
         select(StoredPrediction.region, func.count()).where(*in_dataset).group_by(StoredPrediction.region)).all())
     reviewed = dict(session.execute(
         select(StoredPrediction.region, func.count())
-        .join(Annotation, (Annotation.comment_pk == StoredPrediction.comment_pk)
-              & (Annotation.dataset_id == dataset.id) & Annotation.reviewed.is_(True))
+        .join(Labelling, (Labelling.comment_pk == StoredPrediction.comment_pk)
+              & (Labelling.dataset_id == dataset.id) & Labelling.reviewed.is_(True))
         .where(*in_dataset).group_by(StoredPrediction.region)).all())
     total, total_reviewed = sum(everything.values()), sum(reviewed.values())
     if not total or not total_reviewed:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from .. import pagination
 from ..errors import InvalidInput
-from ..models import Annotation, Comment, Dataset, ModelVersion, Source, User
+from ..models import Labelling, Comment, Dataset, ModelVersion, Source, User
 from ..wire import format_datetime
 from ..vocabulary import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS, comment_uid
 from .comment_filter import CommentFilter
@@ -177,8 +177,8 @@ def _sample_key(seed: int, pk: int) -> int:
 
 def _assigned_pks(session: Session, dataset: Dataset, label: str) -> set[int]:
     rows = session.execute(
-        select(Annotation.comment_pk, Annotation.labelling)
-        .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))
+        select(Labelling.comment_pk, Labelling.labelling)
+        .where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True))
     )
     return {row.comment_pk for row in rows if any(a["name"] == label for a in assigned_with_parents(row))}
 
@@ -289,8 +289,8 @@ def _order_model(session: Session, dataset: Dataset, order: dict) -> ModelVersio
 
 
 def _reviewed_pks(session: Session, dataset: Dataset) -> set[int]:
-    return set(session.scalars(select(Annotation.comment_pk).where(
-        Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))))
+    return set(session.scalars(select(Labelling.comment_pk).where(
+        Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True))))
 
 
 def balanced_threshold(model: ModelVersion | None, label: str) -> float:
@@ -467,9 +467,9 @@ def reviewed_by_user(session: Session, dataset: Dataset, selection: Selection, c
                           if a.reviewed)
     else:
         counts.update(dict(session.execute(
-            select(Annotation.updated_by, func.count()).join(Comment, Comment.pk == Annotation.comment_pk)
-            .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True), *conditions)
-            .group_by(Annotation.updated_by)).all()))
+            select(Labelling.updated_by, func.count()).join(Comment, Comment.pk == Labelling.comment_pk)
+            .where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True), *conditions)
+            .group_by(Labelling.updated_by)).all()))
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_([u for u in counts if u]))).all())
     return [{"user_id": user, "username": names.get(user), "num_reviewed": int(n)}
             for user, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))]

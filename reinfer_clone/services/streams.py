@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from .. import pagination
 from ..db import insert_for, utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Annotation, Comment, Dataset, ModelVersion, Stream, StreamArrival, StreamCounter
+from ..models import Labelling, Comment, Dataset, ModelVersion, Stream, StreamArrival, StreamCounter
 from ..models import StreamException
 from ..wire import dump_comment
 from . import comment_filter, model_versions, owned, predictions
@@ -245,9 +245,9 @@ def _following(session: Session, dataset: Dataset, position: int, chunk: int, wi
         ).all()
         reviewed = set()
         if with_review and rows:
-            reviewed = set(session.scalars(select(Annotation.comment_pk).where(
-                Annotation.dataset_id == dataset.id, Annotation.comment_pk.in_([r.pk for r in rows]),
-                Annotation.reviewed.is_(True))))
+            reviewed = set(session.scalars(select(Labelling.comment_pk).where(
+                Labelling.dataset_id == dataset.id, Labelling.comment_pk.in_([r.pk for r in rows]),
+                Labelling.reviewed.is_(True))))
         for row in rows:
             yield row, row.pk in reviewed
         if len(rows) < chunk:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Annotation, Dataset
+from ..models import Labelling, Dataset
 from . import datasets as datasets_service
 from .labellings import _is_reviewed
 from ..vocabulary import LABEL_SEPARATOR
@@ -41,7 +41,7 @@ def _rewrite_labellings(session: Session, dataset: Dataset, group_name: str, ren
     """Apply `rename(name) -> new name | None (drop) | name (keep)` to the group's
     assigned and dismissed labels of every reviewed comment; returns how many changed."""
     changed = 0
-    query = select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))
+    query = select(Labelling).where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True))
     for annotation in session.scalars(query):
         groups, touched = [], False
         for group in annotation.labelling or []:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..db import Database, utcnow
 from ..errors import InvalidInput, NotFound
-from ..models import Annotation, Comment, Dataset, ModelVersion, TrainingJob
+from ..models import Labelling, Comment, Dataset, ModelVersion, TrainingJob
 from ..models.datasets import DEFAULT_GROUP
 from ..vocabulary import comment_uid
 from . import maintenance, ml, model_versions, predictions
@@ -162,11 +162,11 @@ def examples(session: Session, dataset: Dataset) -> list:
     """Reviewed comments of the dataset's sources, with their default-group labels."""
     classifier, out = ml.classifier(), []
     rows = session.execute(
-        select(Annotation.labelling, Comment.source_id, Comment.external_id, Comment.messages)
-        .join(Comment, Comment.pk == Annotation.comment_pk)
-        .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True),
-               Annotation.source_id.in_(dataset.source_ids))
-        .order_by(Annotation.pk)
+        select(Labelling.labelling, Comment.source_id, Comment.external_id, Comment.messages)
+        .join(Comment, Comment.pk == Labelling.comment_pk)
+        .where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True),
+               Labelling.source_id.in_(dataset.source_ids))
+        .order_by(Labelling.pk)
     )
     for labelling, source_id, external_id, messages in rows:
         group = next((g for g in labelling or [] if g.get("group") == DEFAULT_GROUP), None)
