@@ -424,7 +424,7 @@ def test_export_resumes_after_an_interruption(tmp_path, config, admin, setup, mo
     ok(sync(admin, [comment(i, id=f"o-{i}") for i in range(5)], source="other"))
     write_labelling(admin, f"{source['id']}.c-00002",
                     labelling=[{"group": "default", "assigned": [label("A")]}])
-    monkeypatch.setattr(jsonl, "EXPORT_PAGE", 3)
+    monkeypatch.setattr(jsonl.export, "EXPORT_PAGE", 3)
     reference = tmp_path / "reference.jsonl"
     export(config, "acme/triage", reference)
     assert len(reference.read_bytes().splitlines()) == 13
