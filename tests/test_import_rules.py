@@ -16,6 +16,8 @@ ROOT = PACKAGE.parent
 
 
 def module_name(path: Path) -> str:
+    if not path.is_relative_to(ROOT):
+        return path.stem  # a file outside the package: only its absolute imports resolve
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
