@@ -244,14 +244,16 @@ def _progress_bar(no_progress: bool, **kwargs):
 
 @contextmanager
 def _job_session(config: Config):
-    """A session on the configured database for one command; service and file
-    errors end it with a one-line message instead of a traceback."""
+    """A session on the configured database for one command, committed when the
+    command succeeds (the command is the unit of work: services only flush);
+    service and file errors end it with a one-line message instead of a traceback."""
     from .errors import ServiceError
 
     database = Database(config.database_url)
     try:
         with database.session() as session:
             yield session
+            session.commit()
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     except OSError as error:

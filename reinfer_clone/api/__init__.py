@@ -31,7 +31,7 @@ from . import (
 )
 from . import health
 from .spec import is_public
-from .support import db, request_user
+from .support import request_user, unit_of_work
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
@@ -94,3 +94,6 @@ def register(app):
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static":
+            app.view_functions[endpoint] = unit_of_work(view)

@@ -2,6 +2,7 @@
 the success envelope and the permission decorators."""
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 from functools import wraps
@@ -27,6 +28,22 @@ def db():
     if "db_session" not in g:
         g.db_session = current_app.extensions[DB_EXTENSION].session()
     return g.db_session
+
+
+def unit_of_work(view):
+    """One transaction per request: services only flush, and the request commits
+    once its view has answered without error. An error (raised, or an answer of
+    400 and above) commits nothing: the session rolls back when it closes."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = current_app.make_response(view(*args, **kwargs))
+        session = g.get("db_session")
+        if session is not None and response.status_code < 400:
+            session.commit()
+        return response
+
+    return wrapper
 
 
 def bearer_token() -> str | None:
@@ -72,8 +89,14 @@ def json_bytes(value, newline: bool = False) -> bytes:
     orjson, about ten times faster than the standard library, with one policy
     for numbers JSON lacks. NaN and Infinity break the client, so they are
     refused (ValueError) rather than written as the `null` orjson would write."""
-    body = orjson.dumps(value, default=json_default,
-                        option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE if newline else _JSON_OPTIONS)
+    try:
+        body = orjson.dumps(value, default=json_default,
+                            option=_JSON_OPTIONS | orjson.OPT_APPEND_NEWLINE if newline else _JSON_OPTIONS)
+    except TypeError:
+        # What orjson cannot write (an integer beyond 64 bits echoed in an error,
+        # a lone surrogate): the standard library, under the same NaN policy.
+        text = json.dumps(value, default=json_default, allow_nan=False, separators=(",", ":"))
+        return (text + "\n" if newline else text).encode()
     # orjson writes non-finite floats as null: only a body with a null can hide one.
     if b"null" in body and _has_non_finite(value):
         raise ValueError("Out of range float values are not JSON compliant.")

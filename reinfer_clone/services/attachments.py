@@ -64,7 +64,7 @@ def store(session: Session, source: Source, comment_id: str, index: str, content
         set_={k: statement.excluded[k] for k in ("content_hash", "size", "content", "created_at")},
     )
     session.execute(statement)
-    session.commit()
+    session.flush()
     return content_hash
 
 

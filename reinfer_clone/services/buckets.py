@@ -24,7 +24,7 @@ def create(session: Session, project_name: str, name: str, title: str = "", buck
     project = owned.project_for_new(session, Bucket, project_name, name)
     bucket = Bucket(project=project, name=name, title=title, bucket_type=bucket_type)
     session.add(bucket)
-    session.commit()
+    session.flush()
     return bucket
 
 
@@ -32,5 +32,5 @@ def delete(session: Session, bucket: Bucket) -> None:
     # Explicit as well as ON DELETE SET NULL, so sources in this session see it too.
     session.execute(sql_update(Source).where(Source.bucket_id == bucket.id).values(bucket_id=None))
     session.delete(bucket)
-    session.commit()
+    session.flush()
     session.expire_all()

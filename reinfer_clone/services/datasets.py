@@ -244,7 +244,7 @@ def ensure_label_defs(session: Session, dataset: Dataset, group_name: str, label
 def put_label_defs(session: Session, dataset: Dataset, group_name: str, label_defs) -> None:
     if ensure_label_defs(session, dataset, group_name, label_defs):
         dataset.updated_at = utcnow()
-    session.commit()
+    session.flush()
 
 
 # --- datasets -------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def create(session: Session, principal: Principal, project_name: str, name: str,
         ensure_label_defs(session, dataset, group_name, label_defs)
     if origin is not None:
         _copy_annotations(session, origin, dataset)
-    session.commit()
+    session.flush()
     return dataset
 
 
@@ -340,7 +340,7 @@ def update(session: Session, principal: Principal, dataset: Dataset, **fields) -
     if "entity_defs" in fields:
         changes["entity_defs"] = entity_defs
     owned.apply_changes(dataset, changes)
-    session.commit()
+    session.flush()
     if new_family and model_versions.latest_version(session, dataset.id) is not None:
         # Another family embeds with another encoder: the served version (which
         # keeps its own encoder meanwhile) is replaced by one trained anew.
@@ -352,7 +352,7 @@ def delete(session: Session, dataset: Dataset) -> None:
     # Label groups, defs and sources links (and later labellings, streams and
     # models) go by ON DELETE CASCADE; the sources themselves stay.
     session.delete(dataset)
-    session.commit()
+    session.flush()
 
 
 def list_model_tags(session: Session, dataset: Dataset) -> list:

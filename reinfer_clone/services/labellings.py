@@ -94,7 +94,7 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
     annotation.reviewed = _is_reviewed(annotation)
     annotation.updated_at = utcnow()
     annotation.updated_by = user_id
-    session.commit()
+    session.flush()
     return annotated(session, dataset, [comment])[0]
 
 

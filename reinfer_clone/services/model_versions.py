@@ -79,7 +79,7 @@ def set_tag(session: Session, dataset: Dataset, name: str, version: int) -> dict
         session.add(tag)
     tag.version = version
     tag.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return tag_dict(tag)
 
 

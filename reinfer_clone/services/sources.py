@@ -54,21 +54,21 @@ def create(session: Session, project_name: str, name: str, allowed_tags, **field
     now = utcnow()
     source = Source(project=project, name=name, created_at=now, updated_at=now, **values)
     session.add(source)
-    session.commit()
+    session.flush()
     return source
 
 
 def update(session: Session, source: Source, allowed_tags, **fields) -> Source:
     _check_fields(session, fields, allowed_tags)
     owned.apply_changes(source, fields)
-    session.commit()
+    session.flush()
     return source
 
 
 def delete(session: Session, source: Source) -> None:
     # Comments (and, through them, annotations) go by ON DELETE CASCADE.
     session.delete(source)
-    session.commit()
+    session.flush()
 
 
 def count_comments(session: Session, source: Source, minimum=None, maximum=None) -> int:

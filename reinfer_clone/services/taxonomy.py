@@ -88,7 +88,7 @@ def rename_label(session: Session, dataset: Dataset, group_name: str, old: str, 
     comments = _rewrite_labellings(session, dataset, group_name,
                                    lambda name: _renamed(name, old, new) or name)
     dataset.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return {"renamed_labels": len(moving), "updated_comments": comments}
 
 
@@ -103,5 +103,5 @@ def delete_label(session: Session, dataset: Dataset, group_name: str, label: str
                                    lambda name: None if _renamed(name, label, label) is not None else name)
     session.expire(group, ["label_defs"])
     dataset.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return {"deleted_labels": len(doomed), "updated_comments": comments}

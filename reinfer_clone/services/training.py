@@ -56,7 +56,7 @@ def request_training(session: Session, dataset: Dataset) -> TrainingJob:
         job = TrainingJob(dataset_id=dataset.id, reason="requested")
         session.add(job)
     job.not_before = utcnow()
-    session.commit()
+    session.flush()
     return job
 
 
@@ -72,7 +72,7 @@ def schedule_retrain(session: Session, dataset: Dataset, delay: float) -> Traini
         session.add(job)
     elif job.reason == "labelling":
         job.not_before = due
-    session.commit()
+    session.flush()
     return job
 
 
@@ -282,6 +282,9 @@ def train_and_wait(database: Database, session: Session, dataset: Dataset,
                    timeout: float = 900.0) -> TrainingJob:
     """Queue a job and wait for it: run it here if no worker has taken it yet."""
     job = request_training(session, dataset)
+    # The one commit inside a request: the sessions that claim and run the job
+    # must see it, so this request's unit of work ends here.
+    session.commit()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         # Claimed here unless a worker took it, or until another job of the

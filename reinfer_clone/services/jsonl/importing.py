@@ -143,24 +143,21 @@ def _store_comments(session: Session, source: Source, records: list[dict], overw
 
 def _write_batch(engine, source_id: str, dataset_id: str | None, records, annotations,
                  overwrite: bool) -> dict:
-    """One transaction for the batch's comments and labellings. The services commit
-    as they go; a session joined to an outer transaction with `rollback_only` turns
-    those commits into flushes, so the batch lands whole or not at all."""
-    with engine.connect() as connection, connection.begin():
-        with Session(bind=connection, join_transaction_mode="rollback_only",
-                     expire_on_commit=False) as session:
-            source = sources_service.get_by_id(session, source_id)
-            counts = _store_comments(session, source, records, overwrite)
-            if annotations:
-                dataset = datasets_service.get_by_id(session, dataset_id)
-                for line_no, external_id, parsed in annotations:
-                    try:
-                        labellings_service.write(session, dataset, comment_uid(source_id, external_id),
-                                                 parsed.get("labelling"), parsed.get("entities"),
-                                                 parsed.get("moon_forms"))
-                    except ServiceError as error:
-                        raise type(error)(f"Line {line_no}: labelling: {error.message}",
-                                          **error.extra) from None
+    """One transaction for the batch's comments and labellings (the services only
+    flush), so the batch lands whole or not at all."""
+    with Session(bind=engine, expire_on_commit=False) as session, session.begin():
+        source = sources_service.get_by_id(session, source_id)
+        counts = _store_comments(session, source, records, overwrite)
+        if annotations:
+            dataset = datasets_service.get_by_id(session, dataset_id)
+            for line_no, external_id, parsed in annotations:
+                try:
+                    labellings_service.write(session, dataset, comment_uid(source_id, external_id),
+                                             parsed.get("labelling"), parsed.get("entities"),
+                                             parsed.get("moon_forms"))
+                except ServiceError as error:
+                    raise type(error)(f"Line {line_no}: labelling: {error.message}",
+                                      **error.extra) from None
     counts["annotated"] = len(annotations)
     return counts
 

@@ -131,7 +131,7 @@ def advance(session: Session, stream: Stream, value: str) -> None:
     position = _position(session, stream, value)
     session.execute(update(Stream).where(Stream.id == stream.id, Stream.position < position)
                     .values(position=position))
-    session.commit()
+    session.flush()
 
 
 def reset(session: Session, dataset: Dataset, stream: Stream, to: datetime) -> None:
@@ -142,4 +142,4 @@ def reset(session: Session, dataset: Dataset, stream: Stream, to: datetime) -> N
         StreamArrival.source_id.in_(dataset.source_ids), StreamArrival.created_at >= to))
     position = last_number(session) if first is None else first - 1
     session.execute(update(Stream).where(Stream.id == stream.id).values(position=position))
-    session.commit()
+    session.flush()

@@ -67,7 +67,7 @@ def create(session: Session, dataset: Dataset, fields: dict) -> Stream:
     )
     session.add(stream)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"Stream '{dataset.owner}/{dataset.name}/{name}' already exists.") from None
@@ -85,10 +85,10 @@ def update_stream(session: Session, dataset: Dataset, stream: Stream, fields: di
         if key in fields:
             changes[key] = fields[key] or ""
     owned.apply_changes(stream, changes)
-    session.commit()
+    session.flush()
     return stream
 
 
 def delete(session: Session, stream: Stream) -> None:
     session.delete(stream)
-    session.commit()
+    session.flush()

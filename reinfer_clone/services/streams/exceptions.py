@@ -27,7 +27,7 @@ def add_exceptions(session: Session, stream: Stream, exceptions: list[dict]) -> 
             [{"stream_id": stream.id, "uid": uid, "type": type_, "created_at": now}
              for uid, type_ in sorted(rows)],
         )
-    session.commit()
+    session.flush()
 
 
 def remove_exceptions(session: Session, stream: Stream, uids: list[str]) -> None:
@@ -35,4 +35,4 @@ def remove_exceptions(session: Session, stream: Stream, uids: list[str]) -> None
         raise InvalidInput("Invalid request: uid: give at least one 'uid' query parameter.", field="uid")
     session.execute(sql_delete(StreamException).where(
         StreamException.stream_id == stream.id, StreamException.uid.in_(uids)))
-    session.commit()
+    session.flush()
