@@ -154,6 +154,7 @@ def bench_service(count: int, database_url: str | None) -> None:
                 for i in range(first, min(count, first + 1000))
             ]
             comments.sync(session, source, batch)
+            session.commit()
         ingest = time.perf_counter() - started
         print(f"[service {database.dialect}] synced {count:,} comments with the keyword index: "
               f"{count / ingest:,.0f} comments/s")

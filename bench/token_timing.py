@@ -70,6 +70,7 @@ def main():
             session.add(ApiToken(user_id=owner.id, token_hash=auth.hash_token(secrets.token_urlsafe(32))))
         session.commit()
         token = auth.issue_token(session, owner)
+        session.commit()
     print(f"database: {url.split('://')[0]}, 1,000 tokens, {args.n} calls each way", flush=True)
     client = app.test_client()
 

@@ -8,22 +8,21 @@ from flask.json.provider import DefaultJSONProvider
 
 from . import api, web
 from .api import ratelimit
-from .api.support import DB_EXTENSION, json_default
+from .api.support import DB_EXTENSION, json_bytes
 from .config import Config
 from .db import Database
 from .services import ml, training
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """NaN and Infinity are not JSON and break the client: refuse to emit them."""
+    """Every answer through `json_bytes`: one encoder, one policy (NaN and
+    Infinity are not JSON and break the client: refused)."""
 
     sort_keys = False
     compact = True
-    default = staticmethod(json_default)
 
     def dumps(self, obj, **kwargs):
-        kwargs.setdefault("allow_nan", False)
-        return super().dumps(obj, **kwargs)
+        return json_bytes(obj).decode()
 
 
 def create_app(config: Config | None = None, database: Database | None = None) -> Flask:

@@ -33,14 +33,8 @@ def main(ctx, database_url):
 def _bootstrap_admin(config: Config) -> None:
     from .services import auth
 
-    database = Database(config.database_url)
-    try:
-        with database.session() as session:
-            user, token = auth.ensure_admin(
-                session, config.admin_username, config.admin_email, config.admin_token
-            )
-    finally:
-        database.dispose()
+    with _job_session(config) as session:
+        user, token = auth.ensure_admin(session, config.admin_username, config.admin_email, config.admin_token)
     if token and not config.admin_token:
         click.echo("")
         click.echo("Created the first user, an admin. Its API token (shown only once):")
@@ -161,23 +155,16 @@ def users():
 @click.pass_context
 def create_user(ctx, username, email, admin, projects, permissions):
     """Create a user and print a new API token for it."""
-    from .errors import ServiceError
     from .services import auth, users as users_service
 
     if permissions and not projects:
         raise click.UsageError("--permission needs at least one --project.")
-    database = Database(_config(ctx).database_url)
-    try:
-        with database.session() as session:
-            user = users_service.create(
-                session, username, email, ["root"] if admin else [],
-                {project: list(permissions) for project in projects},
-            )
-            token = auth.issue_token(session, user)
-    except ServiceError as error:
-        raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+    with _job_session(_config(ctx)) as session:
+        user = users_service.create(
+            session, username, email, ["root"] if admin else [],
+            {project: list(permissions) for project in projects},
+        )
+        token = auth.issue_token(session, user)
     click.echo(token)
 
 
@@ -191,15 +178,11 @@ def new_token(ctx, username):
     from .models import User
     from .services import auth
 
-    database = Database(_config(ctx).database_url)
-    try:
-        with database.session() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise click.ClickException(f"No user named '{username}'.")
-            click.echo(auth.issue_token(session, user))
-    finally:
-        database.dispose()
+    with _job_session(_config(ctx)) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"No user named '{username}'.")
+        click.echo(auth.issue_token(session, user))
 
 
 # --- audit ---------------------------------------------------------------------------
@@ -267,34 +250,26 @@ def import_csv(ctx, source_ref, path, text_column, id_column, timestamp_column, 
     """Upload a CSV file as comments; other columns become typed user properties."""
     from tqdm import tqdm
 
-    from .errors import ServiceError
     from .services import csv_import
 
     project, source = _split_ref(source_ref)
-    database = Database(_config(ctx).database_url)
-    try:
-        with database.session() as session:
-            with tqdm(unit="comment", disable=None) as bar:
+    with _job_session(_config(ctx)) as session, tqdm(unit="comment", disable=None) as bar:
 
-                def set_total(rows):
-                    bar.total = rows
-                    bar.refresh()
+        def set_total(rows):
+            bar.total = rows
+            bar.refresh()
 
-                totals = csv_import.import_csv(
-                    session, project, source, path, text_column, id_column, timestamp_column,
-                    batch_size, progress=bar.update, on_total=set_total,
-                )
-    except ServiceError as error:
-        raise click.ClickException(error.message) from None
-    finally:
-        database.dispose()
+        totals = csv_import.import_csv(
+            session, project, source, path, text_column, id_column, timestamp_column,
+            batch_size, progress=bar.update, on_total=set_total,
+        )
     click.echo(f"new: {totals['new']}, updated: {totals['updated']}, unchanged: {totals['unchanged']}")
 
 
 # --- export / import (JSONL) -----------------------------------------------------------
 
 def _datetime_option(_ctx, param, value):
-    from .schemas.fields import parse_datetime
+    from .wire import parse_datetime
 
     if value is None:
         return None
@@ -312,15 +287,17 @@ def _progress_bar(no_progress: bool, **kwargs):
 
 
 @contextmanager
-def _job_session(ctx):
-    """A session on the configured database for a long command; service and file
-    errors end it with a one-line message instead of a traceback."""
+def _job_session(config: Config):
+    """A session on the configured database for one command, committed when the
+    command succeeds (the command is the unit of work: services only flush);
+    service and file errors end it with a one-line message instead of a traceback."""
     from .errors import ServiceError
 
-    database = Database(_config(ctx).database_url)
+    database = Database(config.database_url)
     try:
         with database.session() as session:
             yield session
+            session.commit()
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     except OSError as error:
@@ -359,7 +336,7 @@ def export(ctx, dataset_ref, output, predictions, sources, minimum, maximum, res
     from .services import jsonl
 
     project, dataset = _split_ref(dataset_ref)
-    with _job_session(ctx) as session, _progress_bar(no_progress, unit="comment") as bar:
+    with _job_session(_config(ctx)) as session, _progress_bar(no_progress, unit="comment") as bar:
         count = jsonl.export_jsonl(
             session, project, dataset, output, predictions=predictions, sources=sources,
             minimum=minimum, maximum=maximum, restart=restart,
@@ -394,7 +371,7 @@ def import_(ctx, source_ref, path, dataset_ref, overwrite, batch_size, state_pat
 
     project, source = _split_ref(source_ref)
     dataset = _split_ref(dataset_ref) if dataset_ref else None
-    with _job_session(ctx) as session, _progress_bar(no_progress, unit="B", unit_scale=True) as bar:
+    with _job_session(_config(ctx)) as session, _progress_bar(no_progress, unit="B", unit_scale=True) as bar:
         try:
             totals = jsonl.import_jsonl(
                 session, project, source, path, dataset_ref=dataset, overwrite=overwrite,

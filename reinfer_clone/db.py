@@ -6,7 +6,7 @@ import secrets
 import orjson
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, String, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -62,6 +62,10 @@ class UTCDateTime(TypeDecorator):
 
 def HexId():
     return String(16)
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns.
+BigIntPK = BigInteger().with_variant(Integer, "sqlite")
 
 
 def normalize_url(url: str) -> str:

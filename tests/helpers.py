@@ -55,6 +55,7 @@ def make_user(app, username, email=None, global_permissions=(), projects=None) -
             list(global_permissions), projects or {},
         )
         token = auth.issue_token(session, user)
+        session.commit()  # the caller is the unit of work: services only flush
         user_id = user.id
     return Client(app.test_client(), token, user_id)
 

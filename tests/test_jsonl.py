@@ -424,7 +424,7 @@ def test_export_resumes_after_an_interruption(tmp_path, config, admin, setup, mo
     ok(sync(admin, [comment(i, id=f"o-{i}") for i in range(5)], source="other"))
     write_labelling(admin, f"{source['id']}.c-00002",
                     labelling=[{"group": "default", "assigned": [label("A")]}])
-    monkeypatch.setattr(jsonl, "EXPORT_PAGE", 3)
+    monkeypatch.setattr(jsonl.export, "EXPORT_PAGE", 3)
     reference = tmp_path / "reference.jsonl"
     export(config, "acme/triage", reference)
     assert len(reference.read_bytes().splitlines()) == 13
@@ -434,7 +434,7 @@ def test_export_resumes_after_an_interruption(tmp_path, config, admin, setup, mo
     with monkeypatch.context() as patch:
         # Call 1 records the start; 2-3 pages 1-2; call 4 dies after page 3 is on
         # disk but before the state says so.
-        _interrupt_on_call(patch, jsonl, "_save_state", 4)
+        _interrupt_on_call(patch, jsonl.export, "save_state", 4)
         result = run(config, "export", "acme/triage", "-o", str(out), "--no-progress")
         assert isinstance(result.exception, Interrupted)
     assert state.exists()
@@ -454,7 +454,7 @@ def test_export_resumes_after_an_interruption(tmp_path, config, admin, setup, mo
 
     # Interrupted in the second source this time, then started over with --restart.
     with monkeypatch.context() as patch:
-        _interrupt_on_call(patch, jsonl, "_save_state", 5)
+        _interrupt_on_call(patch, jsonl.export, "save_state", 5)
         run(config, "export", "acme/triage", "-o", str(out), "--no-progress")
     assert orjson.loads(state.read_bytes())["source"] == 1
     export(config, "acme/triage", out, "--restart")
@@ -508,7 +508,7 @@ def test_import_resume_checks_the_file_before_the_offset(tmp_path, config, admin
     def interrupted_run():
         with monkeypatch.context() as patch:
             # State call 2 follows batch 2's commit: that batch is in, the state misses it.
-            _interrupt_on_call(patch, jsonl, "_save_state", 2)
+            _interrupt_on_call(patch, jsonl.importing, "save_state", 2)
             result = run(config, "import", "acme/inbox", "-i", str(path), "--no-progress",
                          "--batch-size", "2")
             assert isinstance(result.exception, Interrupted)

@@ -1,27 +1,13 @@
 """Migrations are frozen history: they never import live code that may change
 (services, api, schemas), so an old revision's output never changes."""
-import ast
 from pathlib import Path
 
 import reinfer_clone.migrations
 
+from .test_import_rules import imported_modules
+
 MIGRATIONS = Path(reinfer_clone.migrations.__file__).parent
 LIVE = ("reinfer_clone.services", "reinfer_clone.api", "reinfer_clone.schemas")
-
-
-def imported_modules(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative to reinfer_clone/migrations[/versions]
-                package = path.relative_to(MIGRATIONS.parent.parent).parent.parts
-                base = ".".join(package[:len(package) - node.level + 1] + ((base,) if base else ()))
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
 
 
 def test_migrations_import_no_live_code():

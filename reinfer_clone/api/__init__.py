@@ -17,6 +17,7 @@ from . import (
     datasets,
     discover,
     errors,
+    export,
     inference_v2,
     labellers,
     labellings,
@@ -33,11 +34,11 @@ from . import (
 )
 from . import health
 from .spec import is_public
-from .support import db, request_user
+from .support import request_user, unit_of_work
 
 BLUEPRINTS = (
     auth.bp, users.bp, projects.bp, sources.bp, comments.bp, buckets.bp, datasets.bp,
-    labellings.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
+    labellings.bp, export.bp, query.bp, labellers.bp, discover.bp, inference_v2.bp, attachments.bp, streams.bp,
     search.bp, taxonomy.bp, audit_events.bp, quotas.bp, unsupported.bp,
     reference.bp,
 )
@@ -101,3 +102,6 @@ def register(app):
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static":
+            app.view_functions[endpoint] = unit_of_work(view)

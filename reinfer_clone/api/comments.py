@@ -2,7 +2,8 @@ from flask import Blueprint, request
 from marshmallow import fields
 
 from ..schemas import responses as r
-from ..schemas.comments import CommentBatch, CommentPageQuery, dump_comment, parse_comments
+from ..schemas.comments import CommentBatch, CommentPageQuery, parse_comments
+from ..wire import dump_comment
 from ..schemas.fields import StrictBooleanFromString
 from ..services import attachments, comments, sources
 from ..services.labellings import annotated_pks

@@ -84,9 +84,7 @@ def delete_dataset(project, name):
 @doc(response={"model_tags": [r.ModelTagSchema]},
      permission="`voc-readonly` or `model-admin` on the project named in the path.")
 def list_model_tags(project, name):
-    # Either code will do; the message names the reader's one.
-    if not principal().has("model-admin", project):
-        principal().require("voc-readonly", project)
+    principal().require_any(("model-admin", "voc-readonly"), project)
     dataset = datasets.get_by_name(db(), project, name)
     return ok(model_tags=datasets.list_model_tags(db(), dataset))
 

@@ -1,16 +1,14 @@
 from flask import Blueprint, request
 from marshmallow import fields
 
-from ..errors import Forbidden
 from ..schemas import responses as r
-from ..schemas.labellings import ExportRequest, LabellingRequest, LabellingsQuery
-from ..services import datasets, export, labellings, training
+from ..schemas.labellings import LabellingRequest, LabellingsQuery
+from ..services import datasets, labellings, training
 from .spec import doc
 from .support import (config, db, load, ok, ok_items, principal, readable_dataset, require_sources_read,
                       requires)
 
 bp = Blueprint("labellings", __name__)
-
 
 
 @bp.post("/api/_private/datasets/<project>/<name>/labellings/<path:uid>")
@@ -23,8 +21,7 @@ bp = Blueprint("labellings", __name__)
      },
      permission="`datasets-review` or `voc` on the project named in the path.")
 def write_labelling(project, name, uid):
-    if not (principal().has("datasets-review", project) or principal().has("voc", project)):
-        raise Forbidden(f"You do not have the 'datasets-review' permission on project '{project}'.")
+    principal().require_any(("voc", "datasets-review"), project)
     body = load(LabellingRequest())
     dataset = datasets.get_by_name(db(), project, name)
     # The answer carries the comment: its text is for readers of its source.
@@ -53,18 +50,3 @@ def read_labellings(project, name):
                                               query["limit"], query["return_predictions"],
                                               max_predicted_labels=config().max_predicted_labels)
     return ok_items("results", results, **({"after": after} if after else {}))
-
-
-@bp.post("/api/v1/datasets/<project>/<name>/export")
-@requires("datasets-export")
-@doc(body=ExportRequest,
-     response={"comments": [r.AnnotatedCommentSchema], "continuation": fields.String()})
-def export_dataset(project, name):
-    body = load(ExportRequest())
-    dataset = readable_dataset(project, name, with_labels=False)
-    items, continuation = export.export_page(
-        db(), dataset, body.get("comment_uids"), body.get("source_ids"), body["order_by"],
-        body.get("from_"), body.get("to"), body.get("continuation"), body["limit"],
-        max_predicted_labels=config().max_predicted_labels,
-    )
-    return ok_items("comments", items, **({"continuation": continuation} if continuation else {}))

@@ -3,7 +3,7 @@ from flask import Blueprint
 
 from ..schemas import responses as r
 from ..schemas.search import SearchRequest
-from ..services import search
+from ..services.search.dataset import search_dataset
 from ..services.query import Selection
 from .spec import doc
 from .support import db, load, ok, readable_dataset, requires
@@ -18,5 +18,5 @@ def search_comments(project, name):
     body = load(SearchRequest())
     dataset = readable_dataset(project, name)
     selection = Selection.of(body["filter"], body["attribute_filters"])
-    results = search.search_dataset(db(), dataset, body["query"], body["kind"], body["limit"], selection)
+    results = search_dataset(db(), dataset, body["query"], body["kind"], body["limit"], selection)
     return ok(results=results)

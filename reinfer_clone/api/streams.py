@@ -30,14 +30,18 @@ def _dataset(project, name):
     return datasets.get_by_name(db(), project, name)
 
 
+def _stream(project, name, stream, readable=False):
+    """(dataset, stream); `readable`: the answer carries comments, so their sources
+    must be readable too."""
+    dataset = readable_dataset(project, name) if readable else _dataset(project, name)
+    return dataset, streams.get(db(), dataset, stream)
+
 
 @bp.get("")
 @doc(response={"streams": [StreamSchema]},
      permission="`voc-readonly` or `streams-read` on the project named in the path.")
 def list_streams(project, name):
-    # Either code will do; the message names the streams one.
-    if not principal().has("voc-readonly", project):
-        principal().require("streams-read", project)
+    principal().require_any(("voc-readonly", "streams-read"), project)
     return ok(streams=[dump_stream(s) for s in streams.list_streams(db(), _dataset(project, name))])
 
 
@@ -54,7 +58,7 @@ def create_stream(project, name):
 @requires("streams-read")
 @doc(response={"stream": StreamSchema})
 def get_stream(project, name, stream):
-    return ok(stream=dump_stream(streams.get(db(), _dataset(project, name), stream)))
+    return ok(stream=dump_stream(_stream(project, name, stream)[1]))
 
 
 @bp.post("/<stream>")
@@ -62,8 +66,8 @@ def get_stream(project, name, stream):
 @doc(body=UpdateStreamRequest, response={"stream": StreamSchema})
 def update_stream(project, name, stream):
     fields = load(UpdateStreamRequest())["stream"]
-    dataset = _dataset(project, name)
-    updated = streams.update_stream(db(), dataset, streams.get(db(), dataset, stream), fields)
+    dataset, found = _stream(project, name, stream)
+    updated = streams.update_stream(db(), dataset, found, fields)
     return ok(stream=dump_stream(updated))
 
 
@@ -71,8 +75,7 @@ def update_stream(project, name, stream):
 @requires("streams-write")
 @doc()
 def delete_stream(project, name, stream):
-    dataset = _dataset(project, name)
-    streams.delete(db(), streams.get(db(), dataset, stream))
+    streams.delete(db(), _stream(project, name, stream)[1])
     return ok()
 
 
@@ -81,8 +84,7 @@ def delete_stream(project, name, stream):
 @doc(body=FetchRequest, response=STREAM_PAGE)
 def fetch(project, name, stream):
     size = load(FetchRequest())["size"]
-    dataset = readable_dataset(project, name)
-    return ok(**streams.fetch(db(), dataset, streams.get(db(), dataset, stream), size))
+    return ok(**streams.fetch(db(), *_stream(project, name, stream, readable=True), size))
 
 
 @bp.get("/<stream>/results")
@@ -90,8 +92,7 @@ def fetch(project, name, stream):
 @doc(query=ResultsQuery, response=STREAM_PAGE)
 def results(project, name, stream):
     query = load(ResultsQuery(), data=request.args.to_dict())
-    dataset = readable_dataset(project, name)
-    return ok(**streams.results(db(), dataset, streams.get(db(), dataset, stream),
+    return ok(**streams.results(db(), *_stream(project, name, stream, readable=True),
                                 query["max_results"], query["max_filtered"]))
 
 
@@ -100,8 +101,7 @@ def results(project, name, stream):
 @doc(body=AdvanceRequest)
 def advance(project, name, stream):
     sequence_id = load(AdvanceRequest())["sequence_id"]
-    dataset = _dataset(project, name)
-    streams.advance(db(), streams.get(db(), dataset, stream), sequence_id)
+    streams.advance(db(), _stream(project, name, stream)[1], sequence_id)
     return ok()
 
 
@@ -110,8 +110,7 @@ def advance(project, name, stream):
 @doc(body=ResetRequest)
 def reset(project, name, stream):
     to = load(ResetRequest())["to_comment_created_at"]
-    dataset = _dataset(project, name)
-    streams.reset(db(), dataset, streams.get(db(), dataset, stream), to)
+    streams.reset(db(), *_stream(project, name, stream), to)
     return ok()
 
 
@@ -120,8 +119,7 @@ def reset(project, name, stream):
 @doc(body=ExceptionsRequest)
 def add_exceptions(project, name, stream):
     exceptions = load(ExceptionsRequest())["exceptions"]
-    dataset = _dataset(project, name)
-    streams.add_exceptions(db(), streams.get(db(), dataset, stream), exceptions)
+    streams.add_exceptions(db(), _stream(project, name, stream)[1], exceptions)
     return ok()
 
 
@@ -129,6 +127,5 @@ def add_exceptions(project, name, stream):
 @requires("streams-consume")
 @doc(query={"uid": fields.List(fields.String())})
 def remove_exceptions(project, name, stream):
-    dataset = _dataset(project, name)
-    streams.remove_exceptions(db(), streams.get(db(), dataset, stream), request.args.getlist("uid"))
+    streams.remove_exceptions(db(), _stream(project, name, stream)[1], request.args.getlist("uid"))
     return ok()

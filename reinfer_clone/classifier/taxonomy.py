@@ -1,13 +1,8 @@
 """Label names are full paths, "Parent > Child > Grandchild"."""
 from __future__ import annotations
 
-SEPARATOR = " > "
-
-
-def ancestors(name: str) -> list[str]:
-    """Proper ancestors of a label, nearest last: "A > B > C" -> ["A", "A > B"]."""
-    parts = name.split(SEPARATOR)
-    return [SEPARATOR.join(parts[:i]) for i in range(1, len(parts))]
+from ..vocabulary import LABEL_SEPARATOR as SEPARATOR
+from ..vocabulary import label_ancestors as ancestors
 
 
 def parent_of(name: str) -> str | None:

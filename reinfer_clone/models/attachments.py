@@ -5,8 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from ..db import Base, UTCDateTime, utcnow
-from .sources import BigIntPK
+from ..db import Base, BigIntPK, UTCDateTime, utcnow
 
 
 class AttachmentFile(Base):

@@ -5,9 +5,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, UTCDateTime, utcnow
+from ..db import Base, BigIntPK, UTCDateTime, utcnow
 from .projects import ProjectOwned
-from .sources import BigIntPK
 
 DEFAULT_GROUP = "default"
 

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, HexId, UTCDateTime, new_id, utcnow
-from .sources import Comment
+from .comments import Comment
 
 
 class Stream(Base):

@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from ..db import Base, HexId, UTCDateTime, new_id, utcnow
-from .sources import BigIntPK
+from ..db import Base, BigIntPK, HexId, UTCDateTime, new_id, utcnow
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 

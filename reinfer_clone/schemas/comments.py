@@ -2,8 +2,6 @@
 received, so that messages and properties echo back verbatim."""
 from __future__ import annotations
 
-import re
-
 from marshmallow import ValidationError, fields
 
 from .fields import (
@@ -12,13 +10,12 @@ from .fields import (
     StrictIntegerFromString,
     String,
     UTCDateTime,
-    format_datetime,
     is_number,
-    parse_datetime,
 )
+from ..vocabulary import comment_id_problem
+from ..wire import parse_datetime
 
 MAX_BATCH = 4096
-_WHITESPACE = re.compile(r"\s")
 
 
 class Attachment(Schema):
@@ -30,12 +27,9 @@ class Attachment(Schema):
 
 
 def validate_comment_id(value: str) -> None:
-    if not value:
-        raise ValidationError("Must not be empty.")
-    if len(value) > 1024:
-        raise ValidationError("Longer than 1024 characters.")
-    if _WHITESPACE.search(value):
-        raise ValidationError("Must not contain whitespace.")
+    problem = comment_id_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def validate_user_properties(properties: dict) -> None:
@@ -200,57 +194,6 @@ def parse_comments(items: list) -> list[dict]:
     if errors:
         raise ValidationError({"comments": errors})
     return records
-
-
-def dump_comment(comment, include_markup: bool = False, has_annotations: bool = False,
-                 stored_attachments: set[int] | None = None) -> dict:
-    """The Comment object of contract §6.1, from a Comment or a row with its columns.
-
-    Written by hand because export pages dump 256 at a time; optional parts are
-    omitted when empty, as the client itself writes them. Attachments whose
-    bytes were uploaded (`stored_attachments`: their indexes) get an
-    `attachment_reference` the download route answers.
-    """
-    out = {
-        "id": comment.external_id,
-        "uid": f"{comment.source_id}.{comment.external_id}",
-        "source_id": comment.source_id,
-        "timestamp": format_datetime(comment.timestamp),
-        "messages": comment.messages if include_markup else strip_markup(comment.messages),
-        "created_at": format_datetime(comment.created_at),
-        "last_modified": format_datetime(comment.last_modified),
-        "has_annotations": has_annotations,
-        "text_format": "plain",
-    }
-    if comment.thread_id is not None:
-        out["thread_id"] = comment.thread_id
-    if comment.user_properties:
-        out["user_properties"] = comment.user_properties
-    if comment.attachments:
-        out["attachments"] = comment.attachments
-        if stored_attachments:
-            out["attachments"] = [
-                {"attachment_reference": f"{comment.source_id}.{comment.external_id}.{i}", **entry}
-                if i in stored_attachments and "attachment_reference" not in entry else entry
-                for i, entry in enumerate(comment.attachments)
-            ]
-    return out
-
-
-MARKUP_KEYS = ("text_markup", "translated_from_markup")
-
-
-def strip_markup(messages: list) -> list:
-    """Messages without markup (a copy: stored JSON is never mutated)."""
-    out = []
-    for message in messages:
-        message = dict(message)
-        for part in ("body", "subject", "signature"):
-            value = message.get(part)
-            if isinstance(value, dict) and any(k in value for k in MARKUP_KEYS):
-                message[part] = {k: v for k, v in value.items() if k not in MARKUP_KEYS}
-        out.append(message)
-    return out
 
 
 class CommentPageQuery(Schema):

@@ -1,6 +1,6 @@
 from marshmallow import ValidationError, fields, post_dump
 
-from ..services.datasets import DATASET_FLAGS, ENTITY_DEF_FLAGS, MODEL_CONFIG_KINDS
+from ..vocabulary import DATASET_FLAGS, ENTITY_DEF_FLAGS, MODEL_CONFIG_KINDS
 from .fields import Schema, StrictBoolean, String, StringList, UTCDateTime, one_of
 
 def _drop_unset(data: dict, keys) -> dict:

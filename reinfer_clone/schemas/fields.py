@@ -2,59 +2,17 @@
 from __future__ import annotations
 
 import math
-import re
-from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, Schema as _Schema, ValidationError, fields
 
 from ..errors import not_one_of
-
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$"
-)
+from ..wire import format_datetime, parse_datetime  # noqa: F401 (the fields' wire format)
 
 
 class Schema(_Schema):
     class Meta:
         # The official client sends fields we do not model: ignore, never reject.
         unknown = EXCLUDE
-
-
-def parse_datetime(value: str) -> datetime:
-    """RFC 3339 with an offset, 0 to 9 fractional digits. Raises ValueError."""
-    # A '+' in a query string arrives decoded as a space.
-    value = value.strip()
-    if re.match(r".*\d \d{2}:\d{2}$", value):
-        value = value[:-6] + "+" + value[-5:]
-    match = _RFC3339.match(value)
-    if not match:
-        raise ValueError(f"'{value}' is not an RFC 3339 datetime.")
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    if offset is None:
-        raise ValueError(
-            f"'{value}' has no timezone offset; send UTC as 'Z' or an offset like '+01:00'."
-        )
-    micro = int((fraction or "0").ljust(6, "0")[:6])
-    iso_offset = "+00:00" if offset in ("Z", "z") else offset
-    try:
-        return datetime.fromisoformat(
-            f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro:06d}{iso_offset}"
-        ).astimezone(timezone.utc)
-    except OverflowError:
-        # 9999-12-31T23:59:59-10:00 is in year 10000 in UTC, where every datetime is stored.
-        raise ValueError(
-            f"'{value}' is out of range: in UTC it must fall between 0001-01-01 and 9999-12-31."
-        ) from None
-
-
-def format_datetime(value: datetime) -> str:
-    # isoformat() is several times faster than strftime on export pages.
-    offset = value.utcoffset()
-    if offset is None:  # naive: UTC already (the database layer never returns one)
-        return value.isoformat() + "Z"
-    if offset:
-        value = value.astimezone(timezone.utc)
-    return value.isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 class UTCDateTime(fields.Field):
@@ -127,23 +85,20 @@ class StrictIntegerFromString(fields.Integer):
         return _in_range(int(value))
 
 
-def id_number(text: str) -> int | None:
-    """A path segment as a stored integer id or version, or None when it cannot
-    be one (not ASCII digits, or beyond the column): such ids are simply unknown."""
-    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT32_MAX:
-        return int(text)
-    return None
+def parse_flag(value: str) -> bool | None:
+    """A boolean in a query string: `true` or `false` (also 1 / 0); None otherwise."""
+    lowered = value.lower() if isinstance(value, str) else None
+    return True if lowered in ("true", "1") else False if lowered in ("false", "0") else None
 
 
 class StrictBooleanFromString(fields.Boolean):
     """A boolean in a query string: `true` or `false` (also 1 / 0)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and value.lower() in ("true", "1"):
-            return True
-        if isinstance(value, str) and value.lower() in ("false", "0"):
-            return False
-        raise ValidationError("Not a valid boolean (expected true or false).")
+        flag = parse_flag(value)
+        if flag is None:
+            raise ValidationError("Not a valid boolean (expected true or false).")
+        return flag
 
 
 def is_number(value) -> bool:

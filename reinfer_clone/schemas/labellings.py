@@ -1,8 +1,6 @@
 from marshmallow import fields
 
-from .fields import (
-    Schema, StrictBooleanFromString, StrictInteger, StrictIntegerFromString, String, UTCDateTime, one_of,
-)
+from .fields import Schema, StrictBooleanFromString, StrictIntegerFromString, String, one_of
 
 SENTIMENTS = ("positive", "negative")
 
@@ -41,13 +39,3 @@ class LabellingsQuery(Schema):
     return_predictions = StrictBooleanFromString(load_default=False)
     after = String()
     limit = StrictIntegerFromString(load_default=64)
-
-
-class ExportRequest(Schema):
-    comment_uids = fields.List(String())
-    source_ids = fields.List(String())
-    order_by = String(load_default="timestamp", validate=one_of(("timestamp", "created_at")))
-    from_ = UTCDateTime(data_key="from")
-    to = UTCDateTime()
-    continuation = String(allow_none=True)
-    limit = StrictInteger(load_default=64)

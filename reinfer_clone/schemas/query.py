@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from ..vocabulary import ATTACHMENT_COUNT, ATTRIBUTES
 from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, is_number, one_of
 
 REVIEWED = ("only_reviewed", "only_unreviewed")
 ORDER_KINDS = ("recent", "by_label", "sample", "low_confidence", "teach", "check", "missed", "rebalance")
 # Orders of one label.
 LABEL_ORDERS = ("by_label", "teach", "check", "missed")
-LABELS = "labels"
-ATTACHMENT_TYPES = "attachment_property_types"
-ATTACHMENT_COUNT = "attachment_property_num_attachments"
-ATTRIBUTES = (LABELS, ATTACHMENT_TYPES, ATTACHMENT_COUNT)
 TIME_RESOLUTIONS = ("day", "week", "month")
 PROPERTY_KINDS = ("string", "number")
 

@@ -1,6 +1,7 @@
 from marshmallow import fields
 
-from .fields import Schema, StrictBoolean, String, StringList, UTCDateTime, format_datetime
+from ..wire import format_datetime
+from .fields import Schema, StrictBoolean, String, StringList, UTCDateTime
 from .query import SourceCommentFilter
 
 

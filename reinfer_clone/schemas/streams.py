@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
 
-from ..services.names import NAME_RE
+from ..vocabulary import LABEL_SEPARATOR, NAME_RE, NAME_RULE
 from .fields import Schema, StrictInteger, StrictIntegerFromString, String, UTCDateTime
 from .labellers import Probability
 
 MAX_FETCH = 1024
-SEPARATOR = " > "
 
 
 class LabelPath(fields.Field):
@@ -19,7 +18,7 @@ class LabelPath(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            value = value.split(SEPARATOR)
+            value = value.split(LABEL_SEPARATOR)
         if (isinstance(value, list) and value
                 and all(isinstance(part, str) and part.strip() for part in value)):
             return value
@@ -46,7 +45,7 @@ class _StreamFields(Schema):
 
 class NewStream(_StreamFields):
     name = String(required=True, validate=validate.Regexp(
-        NAME_RE, error="Must be 1 to 256 characters from A-Z, a-z, 0-9, '_' and '-'."))
+        NAME_RE, error=NAME_RULE))
 
 
 class CreateStreamRequest(Schema):

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import hashlib
 
-from marshmallow import ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from ..db import insert_for, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import AttachmentFile, Comment, Source
-from ..schemas.comments import validate_comment_id
+from ..vocabulary import comment_id_problem, comment_uid
 
 # Index is a path segment; bound it so a typo cannot create row 2**31.
 MAX_INDEX = 1023
 
 
 def reference(source_id: str, comment_id: str, index: int) -> str:
-    return f"{source_id}.{comment_id}.{index}"
+    return f"{comment_uid(source_id, comment_id)}.{index}"
 
 
 def parse_reference(ref: str) -> tuple[str, str, int]:
@@ -38,10 +37,9 @@ def parse_reference(ref: str) -> tuple[str, str, int]:
 
 
 def _check_comment_id(comment_id: str) -> None:
-    try:
-        validate_comment_id(comment_id)
-    except ValidationError as error:
-        raise InvalidInput(f"comment_id: {' '.join(error.messages)}", field="comment_id") from None
+    problem = comment_id_problem(comment_id)
+    if problem:
+        raise InvalidInput(f"comment_id: {problem}", field="comment_id")
 
 
 def _index(value: str) -> int:
@@ -66,7 +64,7 @@ def store(session: Session, source: Source, comment_id: str, index: str, content
         set_={k: statement.excluded[k] for k in ("content_hash", "size", "content", "created_at")},
     )
     session.execute(statement)
-    session.commit()
+    session.flush()
     return content_hash
 
 

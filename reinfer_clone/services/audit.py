@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..db import new_id, utcnow
 from ..models import (
-    Annotation, ApiToken, AuditEvent, Bucket, Comment, Dataset, DatasetSource, GlobalPermission,
+    Labelling, ApiToken, AuditEvent, Bucket, Comment, Dataset, DatasetSource, GlobalPermission,
     LabelDef, LabelGroup, ModelTag, ModelVersion, Project, ProjectPermission, Quota, Source, Stream,
     TrainingJob, User,
 )
@@ -155,7 +155,7 @@ def _track(pending: _Pending, obj, change: str, changed: set) -> None:
     elif isinstance(obj, LabelDef):
         # The group's dataset is looked up at commit (the def may not know it yet).
         pending.groups.setdefault(("label_defs_changed", created), set()).add(obj.group_pk)
-    elif isinstance(obj, Annotation):
+    elif isinstance(obj, Labelling):
         _event(pending, "labelling_changed", obj.dataset_id, dataset_ids=[obj.dataset_id],
                source_ids=[obj.source_id])
         if change != "deleted":

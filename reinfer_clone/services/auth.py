@@ -26,10 +26,10 @@ def generate_token() -> str:
 
 
 def issue_token(session: Session, user: User, token: str | None = None) -> str:
-    """Attach a token to the user (a new random one unless given); commit; return it."""
+    """Attach a token to the user (a new random one unless given); return it."""
     token = token or generate_token()
     session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
-    session.commit()
+    session.flush()
     return token
 
 

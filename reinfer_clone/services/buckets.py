@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from sqlalchemy import select, update as sql_update
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, NotFound
-from ..models import Bucket, Project, Source
+from ..models import Bucket, Source
 from . import owned
-from .names import validate_name
 from .permissions import Principal
 
 
@@ -23,17 +21,10 @@ def get_by_id(session: Session, bucket_id: str, principal=None, code: str | None
 
 
 def create(session: Session, project_name: str, name: str, title: str = "", bucket_type: str = "emails") -> Bucket:
-    validate_name("bucket", name)
-    project = session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise NotFound(f"Project '{project_name}' not found.")
-    if session.scalar(
-        select(Bucket.id).where(Bucket.project_id == project.id, Bucket.name == name)
-    ):
-        raise Conflict(f"Bucket '{project_name}/{name}' already exists.")
+    project = owned.project_for_new(session, Bucket, project_name, name)
     bucket = Bucket(project=project, name=name, title=title, bucket_type=bucket_type)
     session.add(bucket)
-    session.commit()
+    session.flush()
     return bucket
 
 
@@ -41,5 +32,5 @@ def delete(session: Session, bucket: Bucket) -> None:
     # Explicit as well as ON DELETE SET NULL, so sources in this session see it too.
     session.execute(sql_update(Source).where(Source.bucket_id == bucket.id).values(bucket_id=None))
     session.delete(bucket)
-    session.commit()
+    session.flush()
     session.expire_all()

@@ -23,7 +23,7 @@ from marshmallow import ValidationError
 from sqlalchemy import exists
 
 from ..errors import InvalidInput
-from ..models import Annotation, Comment
+from ..models import Labelling, Comment
 from ..schemas.fields import describe
 from ..schemas.query import CommentFilter as CommentFilterSchema
 
@@ -154,9 +154,9 @@ class CommentFilter:
             if dataset_id is None:
                 raise ValueError("a review-state filter needs a dataset")
             reviewed = exists().where(
-                Annotation.dataset_id == dataset_id,
-                Annotation.comment_pk == Comment.pk,
-                Annotation.reviewed.is_(True),
+                Labelling.dataset_id == dataset_id,
+                Labelling.comment_pk == Comment.pk,
+                Labelling.reviewed.is_(True),
             )
             out.append(reviewed if self.reviewed == ONLY_REVIEWED else ~reviewed)
         return out

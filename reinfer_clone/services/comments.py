@@ -87,7 +87,7 @@ def upload(session: Session, source: Source, records: list[dict]) -> None:
                 "use sync to update it."
             )
     _index(session, source, written, batch)
-    session.commit()
+    session.flush()
 
 
 # Sentinel for a stored comment whose (different) content hash was not read.
@@ -155,7 +155,7 @@ def sync(session: Session, source: Source, records: list[dict]) -> dict[str, int
             counts["unchanged"] += 1
         stored[record["external_id"]] = record["content_hash"]
     _index(session, source, [(pk, external_id) for pk, external_id, _ in written], final)
-    session.commit()
+    session.flush()
     return counts
 
 
@@ -206,4 +206,4 @@ def delete(session: Session, source: Source, external_ids: list[str]) -> None:
                 Comment.source_id == source.id, Comment.external_id.in_(external_ids)
             )
         )
-    session.commit()
+    session.flush()

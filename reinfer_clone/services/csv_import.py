@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
 from ..schemas.comments import parse_comments
-from ..schemas.fields import describe, parse_datetime
+from ..schemas.fields import describe
+from ..wire import parse_datetime
 from . import comments as comments_service
 from . import sources as sources_service
 
@@ -98,7 +99,10 @@ def import_csv(
     batch_size: int = 1024, progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """`on_total` hears the row count once the first pass has it; `progress`, each batch."""
+    """`on_total` hears the row count once the first pass has it; `progress`, each batch.
+
+    A job of its own: each batch is committed as it lands (a large file is not
+    one transaction, and the batches before a bad row stay)."""
     source = sources_service.get_by_name(session, project, source_name)
     numeric, others, rows = scan(path, text_column, id_column, timestamp_column)
     if on_total:
@@ -114,6 +118,7 @@ def import_csv(
         except ValidationError as error:
             raise InvalidInput(f"Rows {done + 1} to {done + len(batch)}: {describe(error)}") from None
         counts = comments_service.sync(session, source, records)
+        session.commit()
         for key in totals:
             totals[key] += counts[key]
         done += len(batch)

@@ -7,11 +7,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from ..db import insert_for, new_id, utcnow
-from ..errors import Conflict, InvalidInput, NotFound, not_one_of
-from ..models import Annotation, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Project, Source
+from ..errors import InvalidInput, NotFound, not_one_of
+from ..models import Labelling, Dataset, DatasetSource, LabelDef, LabelfModel, LabelGroup, Source
 from ..models.datasets import DEFAULT_GROUP
-from . import model_versions, owned
+from . import model_versions, owned, training
 from .names import validate_name
+from ..vocabulary import LABEL_SEPARATOR
 from .permissions import Principal
 
 # The contract requires the first three; the rest are the languages a model
@@ -19,13 +20,6 @@ from .permissions import Principal
 MODEL_FAMILIES = (
     "english", "german", "multilingual", "french", "spanish", "italian", "portuguese", "dutch",
 )
-# Any other value in `_dataset_flags` makes the client fail to parse the dataset.
-DATASET_FLAGS = ("gpt4", "external_moon_llm", "qos", "zero_shot_labels", "ixp")
-ENTITY_DEF_FLAGS = ("appears_verbatim",)
-# IXP model configs are out of scope; `cm` is the only kind we can honour.
-MODEL_CONFIG_KINDS = ("cm",)
-
-LABEL_SEPARATOR = " > "
 MAX_LABEL_NAME = 1024
 _LABEL_DEF_FIELDS = ("title", "instructions", "external_id", "pretrained", "moon_form", "trainable")
 
@@ -252,20 +246,13 @@ def ensure_label_defs(session: Session, dataset: Dataset, group_name: str, label
 def put_label_defs(session: Session, dataset: Dataset, group_name: str, label_defs) -> None:
     if ensure_label_defs(session, dataset, group_name, label_defs):
         dataset.updated_at = utcnow()
-    session.commit()
+    session.flush()
 
 
 # --- datasets -------------------------------------------------------------------------
 
 def create(session: Session, principal: Principal, project_name: str, name: str, **fields) -> Dataset:
-    validate_name("dataset", name)
-    project = session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise NotFound(f"Project '{project_name}' not found.")
-    if session.scalar(
-        select(Dataset.id).where(Dataset.project_id == project.id, Dataset.name == name)
-    ):
-        raise Conflict(f"Dataset '{project_name}/{name}' already exists.")
+    project = owned.project_for_new(session, Dataset, project_name, name)
     model_family = fields.get("model_family", "english")
     _check_model_family(model_family)
     source_ids = _checked_source_ids(session, principal, fields.get("source_ids", []))
@@ -307,7 +294,7 @@ def create(session: Session, principal: Principal, project_name: str, name: str,
         ensure_label_defs(session, dataset, group_name, label_defs)
     if origin is not None:
         _copy_annotations(session, origin, dataset)
-    session.commit()
+    session.flush()
     return dataset
 
 
@@ -319,9 +306,9 @@ def _copy_annotations(session: Session, origin: Dataset, dataset: Dataset) -> No
     shared = [s for s in dataset.source_ids if s in origin_sources]
     if not shared:
         return
-    copied = (Annotation.dataset_id == origin.id) & Annotation.source_id.in_(shared)
+    copied = (Labelling.dataset_id == origin.id) & Labelling.source_id.in_(shared)
     names: dict[str, set[str]] = {}
-    for (labelling,) in session.execute(select(Annotation.labelling).where(copied)):
+    for (labelling,) in session.execute(select(Labelling.labelling).where(copied)):
         for entry in labelling or []:
             for key in ("assigned", "dismissed"):
                 names.setdefault(entry["group"], set()).update(label["name"] for label in entry.get(key, []))
@@ -330,10 +317,10 @@ def _copy_annotations(session: Session, origin: Dataset, dataset: Dataset) -> No
     columns = ("comment_pk", "source_id", "labelling", "entities", "moon_forms", "reviewed", "updated_at",
                "updated_by")
     # One INSERT ... SELECT: the rows never pass through Python.
-    session.execute(sa_insert(Annotation).from_select(
+    session.execute(sa_insert(Labelling).from_select(
         ["dataset_id", *columns],
-        select(sa_literal(dataset.id, type_=Annotation.dataset_id.type),
-               *[getattr(Annotation, c) for c in columns]).where(copied),
+        select(sa_literal(dataset.id, type_=Labelling.dataset_id.type),
+               *[getattr(Labelling, c) for c in columns]).where(copied),
     ))
 
 
@@ -347,25 +334,18 @@ def update(session: Session, principal: Principal, dataset: Dataset, **fields) -
     if "model_family" in fields:
         _check_model_family(fields["model_family"])
     new_family = "model_family" in fields and fields["model_family"] != dataset.model_family
-    changed = False
     if "source_ids" in fields and source_ids != dataset.source_ids:
         _set_sources(dataset, source_ids)
-        changed = True
-    if "entity_defs" in fields and entity_defs != dataset.entity_defs:
-        dataset.entity_defs = entity_defs
-        changed = True
-    for key in ("title", "description", "model_config", "model_family"):
-        if key in fields and getattr(dataset, key) != fields[key]:
-            setattr(dataset, key, fields[key])
-            changed = True
-    if changed:
         dataset.updated_at = utcnow()
-    session.commit()
+    changes = {key: fields[key] for key in ("title", "description", "model_config", "model_family")
+               if key in fields}
+    if "entity_defs" in fields:
+        changes["entity_defs"] = entity_defs
+    owned.apply_changes(dataset, changes)
+    session.flush()
     if new_family and model_versions.latest_version(session, dataset.id) is not None:
         # Another family embeds with another encoder: the served version (which
         # keeps its own encoder meanwhile) is replaced by one trained anew.
-        from . import training
-
         training.request_training(session, dataset)
     return dataset
 
@@ -374,7 +354,7 @@ def delete(session: Session, dataset: Dataset) -> None:
     # Label groups, defs and sources links (and later labellings, streams and
     # models) go by ON DELETE CASCADE; the sources themselves stay.
     session.delete(dataset)
-    session.commit()
+    session.flush()
 
 
 def list_model_tags(session: Session, dataset: Dataset) -> list:

@@ -19,6 +19,7 @@ from ..models import Comment, Dataset
 from . import ml
 from .comment_filter import ONLY_REVIEWED, ONLY_UNREVIEWED, CommentFilter
 from .labellings import annotated
+from ..vocabulary import comment_uid
 
 # Rows per IN (...) query: well under SQLite's variable limit.
 CHUNK = 500
@@ -69,7 +70,7 @@ def select_comments(session: Session, dataset: Dataset, comment_filter: CommentF
 
 
 def _uid(row) -> str:
-    return f"{row.source_id}.{row.external_id}"
+    return comment_uid(row.source_id, row.external_id)
 
 
 def _embeddings(session: Session, texts: list[str], family: str):

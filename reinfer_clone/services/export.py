@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, aliased
 
 from .. import pagination
 from ..errors import InvalidInput, TooLarge
-from ..models import Annotation, Comment, Dataset
-from ..schemas.comments import dump_comment
-from .labellings import assigned_with_parents, parse_uid
+from ..models import Labelling, Comment, Dataset
+from ..wire import dump_comment
+from .labellings import assigned_with_parents
+from ..vocabulary import parse_uid
 from .model_versions import latest_version
 from .predictions import SCORE_CELLS, predicted_labels
 
@@ -28,7 +29,7 @@ def _page_select():
     the dataset's labelling and whether any dataset reviewed the comment.
     Binds `dataset_id`. Predictions are read apart, a chunk at a time
     (`_items`): a page of a many-label model decoded at once took gigabytes."""
-    mine, reviewed = aliased(Annotation), aliased(Annotation)
+    mine, reviewed = aliased(Labelling), aliased(Labelling)
     columns = [
         *Comment.__table__.columns,
         mine.labelling,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from ..errors import InvalidInput, NotFound, TooLarge
 from ..models import Dataset, LabelfModel, ModelTag, TrainingJob
-from ..schemas.fields import id_number
-from . import ml, model_versions
+from ..vocabulary import id_number
+from . import datasets, ml, model_versions
 from .permissions import Principal
 
 READ = "voc-readonly"
@@ -204,8 +204,6 @@ def _version(version, tags: list[str]) -> dict:
 
 
 def list_models(session: Session, principal: Principal) -> list[dict]:
-    from . import datasets
-
     out = []
     for dataset in datasets.list_visible(session, principal):
         try:

@@ -9,15 +9,15 @@ from sqlalchemy.orm import Session
 from .. import pagination
 from ..db import utcnow
 from ..errors import InvalidInput, NotFound
-from ..models import Annotation, Comment, Dataset
-from ..schemas.comments import dump_comment
+from ..models import Labelling, Comment, Dataset
+from ..wire import dump_comment
 from ..models.datasets import DEFAULT_GROUP
 from . import attachments as attachments_service
+from ..vocabulary import LABEL_SEPARATOR, parse_uid
 from . import datasets as datasets_service
 from . import predictions
 from .model_versions import latest_version
 
-LABEL_SEPARATOR = " > "
 MAX_UIDS = 1024
 MAX_BULK = 1024
 
@@ -40,14 +40,6 @@ def separator_hints(labelling: list[dict] | None) -> list[str]:
     return hints
 
 
-def parse_uid(uid: str) -> tuple[str, str]:
-    """`<source_id>.<comment_id>`, split at the first dot (comment ids may hold dots)."""
-    source_id, sep, external_id = uid.partition(".")
-    if not sep or not source_id or not external_id:
-        raise InvalidInput(f"'{uid}' is not a comment uid of the form <source_id>.<comment_id>.")
-    return source_id, external_id
-
-
 def source_in(dataset: Dataset, uid: str) -> str:
     """The id of the uid's source, which must be one of the dataset's (400 otherwise)."""
     source_id, _ = parse_uid(uid)
@@ -67,7 +59,7 @@ def _comment(session: Session, dataset: Dataset, uid: str) -> Comment:
     return comment
 
 
-def is_reviewed(annotation: Annotation) -> bool:
+def is_reviewed(annotation: Labelling) -> bool:
     """Whether a labelling counts as reviewed: some group assigns or dismisses a
     label, or it holds entities or forms."""
     groups = any(g.get("assigned") or g.get("dismissed") for g in annotation.labelling or [])
@@ -84,10 +76,10 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
     `user_id` (the writer) and the time are recorded as who labelled it last."""
     comment = _comment(session, dataset, uid)
     annotation = session.scalar(
-        select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.comment_pk == comment.pk)
+        select(Labelling).where(Labelling.dataset_id == dataset.id, Labelling.comment_pk == comment.pk)
     )
     if annotation is None:
-        annotation = Annotation(dataset_id=dataset.id, comment_pk=comment.pk,
+        annotation = Labelling(dataset_id=dataset.id, comment_pk=comment.pk,
                                 source_id=comment.source_id, labelling=[])
         session.add(annotation)
     if labelling is not None:
@@ -106,13 +98,13 @@ def write(session: Session, dataset: Dataset, uid: str, labelling=None, entities
     annotation.reviewed = is_reviewed(annotation)
     annotation.updated_at = utcnow()
     annotation.updated_by = user_id
-    session.commit()
+    session.flush()
     return annotated(session, dataset, [comment])[0]
 
 
-def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int, Annotation]:
+def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int, Labelling]:
     rows = session.scalars(
-        select(Annotation).where(Annotation.dataset_id == dataset_id, Annotation.comment_pk.in_(list(comment_pks)))
+        select(Labelling).where(Labelling.dataset_id == dataset_id, Labelling.comment_pk.in_(list(comment_pks)))
     )
     return {a.comment_pk: a for a in rows}
 
@@ -120,14 +112,14 @@ def annotations_for(session: Session, dataset_id: str, comment_pks) -> dict[int,
 def annotated_pks(session: Session, comment_pks) -> set[int]:
     """Comments any dataset has reviewed: the Comment object's `has_annotations`."""
     return set(session.scalars(
-        select(Annotation.comment_pk).where(
-            Annotation.comment_pk.in_(list(comment_pks)), Annotation.reviewed.is_(True)
+        select(Labelling.comment_pk).where(
+            Labelling.comment_pk.in_(list(comment_pks)), Labelling.reviewed.is_(True)
         )
     ))
 
 
 def page_annotations(session: Session, dataset: Dataset, pks: list[int], with_predictions: bool,
-                     model=None) -> tuple[dict[int, Annotation], set[int], dict[int, list[dict]]]:
+                     model=None) -> tuple[dict[int, Labelling], set[int], dict[int, list[dict]]]:
     """For a page of comments: the dataset's annotations, the comments any
     dataset reviewed, and (when asked) the latest model's predictions."""
     annotations = annotations_for(session, dataset.id, pks)
@@ -229,15 +221,15 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     if max_predicted_labels and model is not None and model.label_names:
         limit = min(limit, max(1, max_predicted_labels // len(model.label_names)))
     query = (
-        select(Annotation.pk, Comment)
-        .join(Comment, Comment.pk == Annotation.comment_pk)
-        .where(Annotation.dataset_id == dataset.id, Annotation.source_id == source_id,
-               Annotation.reviewed.is_(True))
+        select(Labelling.pk, Comment)
+        .join(Comment, Comment.pk == Labelling.comment_pk)
+        .where(Labelling.dataset_id == dataset.id, Labelling.source_id == source_id,
+               Labelling.reviewed.is_(True))
     )
     if after:
         (last_pk,) = pagination.decode("labellings", after, field="after")
-        query = query.where(Annotation.pk > last_pk)
-    rows = session.execute(query.order_by(Annotation.pk).limit(limit)).all()
+        query = query.where(Labelling.pk > last_pk)
+    rows = session.execute(query.order_by(Labelling.pk).limit(limit)).all()
     if not rows:
         return [], None
     items = iter_annotated(session, dataset, [comment for _, comment in rows],
@@ -245,7 +237,7 @@ def read_reviewed(session: Session, dataset: Dataset, source_id: str, after: str
     return items, pagination.encode("labellings", [rows[-1][0]])
 
 
-def assigned_with_parents(annotation: Annotation | None, group: str = "default") -> list[dict]:
+def assigned_with_parents(annotation: Labelling | None, group: str = "default") -> list[dict]:
     """Assigned labels of a group with their implied ancestors, parents first."""
     if annotation is None:
         return []

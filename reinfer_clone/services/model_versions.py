@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import Dataset, ModelTag, ModelVersion
-from ..schemas.fields import id_number
-from . import ml, names
+from ..vocabulary import NAME_RE, id_number
+from . import ml
 
 NOT_FOUND = "model version not found"
 
@@ -66,7 +66,7 @@ def tag_dict(tag: ModelTag) -> dict:
 
 
 def set_tag(session: Session, dataset: Dataset, name: str, version: int) -> dict:
-    if not names.NAME_RE.match(name):
+    if not NAME_RE.match(name):
         raise InvalidInput(f"tag: '{name}' must be 1 to 256 characters from A-Z, a-z, 0-9, '_' and '-'.",
                            field="tag")
     if name == "latest" or name.isdigit():
@@ -79,7 +79,7 @@ def set_tag(session: Session, dataset: Dataset, name: str, version: int) -> dict
         session.add(tag)
     tag.version = version
     tag.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return tag_dict(tag)
 
 

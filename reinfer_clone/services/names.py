@@ -1,9 +1,5 @@
-import re
-
 from ..errors import InvalidInput
-
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-HEX_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+from ..vocabulary import NAME_RE
 
 
 def validate_name(kind: str, name: str) -> str:

@@ -5,9 +5,36 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
+from ..db import utcnow
+from ..errors import Conflict, NotFound
 from ..models import Project
+from .names import validate_name
 from .permissions import Principal
+
+
+def project_for_new(session: Session, model, project_name: str, name: str) -> Project:
+    """The project a new `model` row called `name` goes in: the name must be
+    valid (400), the project exist (404) and the name be free in it (409)."""
+    kind = model.__name__
+    validate_name(kind.lower(), name)
+    project = session.scalar(select(Project).where(Project.name == project_name))
+    if project is None:
+        raise NotFound(f"Project '{project_name}' not found.")
+    if session.scalar(select(model.id).where(model.project_id == project.id, model.name == name)):
+        raise Conflict(f"{kind} '{project_name}/{name}' already exists.")
+    return project
+
+
+def apply_changes(row, changes: dict) -> bool:
+    """Set the attributes that differ and, when any did, bump `updated_at`."""
+    changed = False
+    for key, value in changes.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    if changed:
+        row.updated_at = utcnow()
+    return changed
 
 
 def ordered(model):

@@ -80,6 +80,12 @@ class Principal:
         if not self.has(code, project):
             raise Forbidden(f"You do not have the '{code}' permission on project '{project}'.")
 
+    def require_any(self, codes: tuple[str, ...], project: str) -> None:
+        """Any one of `codes` will do; the refusal names the last, the one a
+        caller without any is usually meant to have."""
+        if not any(self.has(code, project) for code in codes):
+            self.require(codes[-1], project)
+
     def require_tenant_admin(self) -> None:
         if not self.is_tenant_admin:
             raise Forbidden("You do not have the 'tenant-admin' permission.")

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from ..db import insert_for
 from ..errors import InvalidInput, NotFound, TooLarge
-from ..models import Comment, Dataset, ModelVersion, StoredPrediction
+from ..models import Labelling, Comment, Dataset, ModelVersion, StoredPrediction
 from . import ml
 from .model_versions import latest_version
+from ..vocabulary import LABEL_SEPARATOR, label_ancestors, parse_uid
 
 # Comments scored per batch: one embedding call and one insert each.
 SCORE_BATCH = 256
@@ -223,8 +224,6 @@ def region_shares(session: Session, dataset: Dataset, model: ModelVersion) -> di
     """region -> (share of the dataset's reviewed comments in it) / (share of all
     its comments in it), from the stored predictions of `model`, scoring any
     comment not scored yet. Below 1: the reviewed set under-represents the region."""
-    from ..models import Annotation
-
     score_all(session, dataset, model)
     in_dataset = (StoredPrediction.model_pk == model.pk,
                   StoredPrediction.comment_pk.in_(select(Comment.pk).where(Comment.source_id.in_(dataset.source_ids))))
@@ -232,8 +231,8 @@ def region_shares(session: Session, dataset: Dataset, model: ModelVersion) -> di
         select(StoredPrediction.region, func.count()).where(*in_dataset).group_by(StoredPrediction.region)).all())
     reviewed = dict(session.execute(
         select(StoredPrediction.region, func.count())
-        .join(Annotation, (Annotation.comment_pk == StoredPrediction.comment_pk)
-              & (Annotation.dataset_id == dataset.id) & Annotation.reviewed.is_(True))
+        .join(Labelling, (Labelling.comment_pk == StoredPrediction.comment_pk)
+              & (Labelling.dataset_id == dataset.id) & Labelling.reviewed.is_(True))
         .where(*in_dataset).group_by(StoredPrediction.region)).all())
     total, total_reviewed = sum(everything.values()), sum(reviewed.values())
     if not total or not total_reviewed:
@@ -250,17 +249,11 @@ def regions_of(session: Session, model: ModelVersion) -> dict[int, int | None]:
 
 # Where held-out data gave a label no curve, "auto" falls back to this.
 DEFAULT_AUTO = {"balanced": 0.5}
-SEPARATOR = " > "
-
-
-def _ancestors(name: str):
-    parts = name.split(SEPARATOR)
-    return [SEPARATOR.join(parts[:i]) for i in range(1, len(parts))]
 
 
 def predicted_label(item: dict, auto: list[str] | None = None) -> dict:
     """A stored prediction as a PredictedLabel (§11.1), name in list form."""
-    out = {"name": item["name"].split(SEPARATOR), "probability": item["probability"]}
+    out = {"name": item["name"].split(LABEL_SEPARATOR), "probability": item["probability"]}
     if "sentiment" in item:
         out["sentiment"] = item["sentiment"]
     if auto is not None:
@@ -297,7 +290,7 @@ def select_labels(labels: list[dict], model: ModelVersion, threshold=None,
         keep = {item["name"] for item in labels if item["probability"] >= threshold}
     else:
         keep = set(by_name)
-    keep |= {a for name in keep for a in _ancestors(name) if a in by_name}
+    keep |= {a for name in keep for a in label_ancestors(name) if a in by_name}
     return [predicted_label(item, auto.get(item["name"], []) if threshold == "auto" else None)
             for item in labels if item["name"] in keep]
 
@@ -341,7 +334,6 @@ def predict_comments(session: Session, dataset: Dataset, model: ModelVersion, ui
     """One prediction per uid, in request order (the client zips them with its page).
     Every uid is checked before anything is scored; the predictions are then
     produced chunk by chunk, for the caller to encode as they come."""
-    from .labellings import parse_uid
 
     check_label_filter(model, wanted)
     keys = []

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import Bucket, Dataset, Project, ProjectPermission, Source, User
+from . import owned
 from . import users as users_service
 from .names import validate_name
 from .permissions import PROJECT_CODES, Principal
@@ -41,16 +42,13 @@ def create(session: Session, name: str, user_ids, title: str = "", description: 
     session.add(project)
     # Members get every project code at once: the client polls /auth/user for it.
     users_service.grant_project(session, user_ids, name, PROJECT_CODES)
-    session.commit()
+    session.flush()
     return project
 
 
 def update(session: Session, project: Project, **fields) -> Project:
-    for key, value in fields.items():
-        setattr(project, key, value)
-    if fields:
-        project.updated_at = utcnow()
-    session.commit()
+    owned.apply_changes(project, fields)
+    session.flush()
     return project
 
 
@@ -73,5 +71,5 @@ def delete(session: Session, project: Project, force: bool) -> None:
     # Children go with the project through ON DELETE CASCADE.
     session.execute(sql_delete(ProjectPermission).where(ProjectPermission.project == project.name))
     session.delete(project)
-    session.commit()
+    session.flush()
     session.expire_all()

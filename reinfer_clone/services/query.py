@@ -38,10 +38,11 @@ from sqlalchemy.orm import Session
 
 from .. import pagination
 from ..errors import InvalidInput
-from ..models import Annotation, Comment, Dataset, ModelVersion, Source, User
-from ..schemas.fields import format_datetime
-from ..schemas.query import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS
+from ..models import Labelling, Comment, Dataset, ModelVersion, Source, User
+from ..wire import format_datetime
+from ..vocabulary import ATTACHMENT_COUNT, ATTACHMENT_TYPES, LABELS, comment_uid
 from .comment_filter import CommentFilter
+from .search.keywords import keyword_condition
 from .labellings import annotations_for, assigned_with_parents, iter_annotated
 from .model_versions import latest_version
 from .predictions import confidences, label_probabilities, predicted_labels, region_shares, regions_of
@@ -122,8 +123,6 @@ class Selection:
         source_ids = self.comment_filter.source_ids(dataset.source_ids)
         conditions = self.comment_filter.conditions(source_ids, dataset.id)
         if self.search:
-            from .search import keyword_condition  # search builds on this module
-
             conditions.append(keyword_condition(session, self.search))
         return conditions
 
@@ -206,8 +205,8 @@ def sample_key(seed: int):
 
 def _assigned_pks(session: Session, dataset: Dataset, label: str) -> set[int]:
     rows = session.execute(
-        select(Annotation.comment_pk, Annotation.labelling)
-        .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))
+        select(Labelling.comment_pk, Labelling.labelling)
+        .where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True))
     )
     return {row.comment_pk for row in rows if any(a["name"] == label for a in assigned_with_parents(row))}
 
@@ -342,8 +341,8 @@ def _order_model(session: Session, dataset: Dataset, order: dict) -> ModelVersio
 
 
 def _reviewed_pks(session: Session, dataset: Dataset) -> set[int]:
-    return set(session.scalars(select(Annotation.comment_pk).where(
-        Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))))
+    return set(session.scalars(select(Labelling.comment_pk).where(
+        Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True))))
 
 
 def balanced_threshold(model: ModelVersion | None, label: str) -> float:
@@ -476,7 +475,7 @@ def _csv_row(row, annotation, predicted: list[dict] | None, label_names: list[st
     body = "\n\n".join(m["body"]["text"] for m in messages if isinstance(m.get("body"), dict))
     stamp = format_datetime(row.timestamp)
     assigned = [label["name"] for label in assigned_with_parents(annotation)]
-    out = [f"{row.source_id}.{row.external_id}", row.external_id, stamp, stamp, subject, body,
+    out = [comment_uid(row.source_id, row.external_id), row.external_id, stamp, stamp, subject, body,
            json.dumps(assigned, ensure_ascii=False)]
     probabilities = None if predicted is None else {p["name"]: p["probability"] for p in predicted}
     for name in label_names:
@@ -522,9 +521,9 @@ def reviewed_by_user(session: Session, dataset: Dataset, selection: Selection, c
                           if a.reviewed)
     else:
         counts.update(dict(session.execute(
-            select(Annotation.updated_by, func.count()).join(Comment, Comment.pk == Annotation.comment_pk)
-            .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True), *conditions)
-            .group_by(Annotation.updated_by)).all()))
+            select(Labelling.updated_by, func.count()).join(Comment, Comment.pk == Labelling.comment_pk)
+            .where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True), *conditions)
+            .group_by(Labelling.updated_by)).all()))
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_([u for u in counts if u]))).all())
     return [{"user_id": user, "username": names.get(user), "num_reviewed": int(n)}
             for user, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))]

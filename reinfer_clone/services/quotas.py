@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound, ServiceError
 from ..models import (
-    Annotation, Bucket, Comment, Dataset, DatasetSource, LabelDef, LabelGroup, ModelTag, Project,
+    Labelling, Bucket, Comment, Dataset, DatasetSource, LabelDef, LabelGroup, ModelTag, Project,
     Quota, Source, Stream, User,
 )
 
@@ -93,13 +93,13 @@ _PER = {
     "datasets_per_source": lambda: _grouped(DatasetSource.source_id),
     "labels_per_dataset": _label_dataset,
     "comments_per_source": lambda: _grouped(Comment.source_id),
-    "reviewed_comments_per_dataset": lambda: _grouped(Annotation.dataset_id, Annotation.reviewed.is_(True)),
+    "reviewed_comments_per_dataset": lambda: _grouped(Labelling.dataset_id, Labelling.reviewed.is_(True)),
     "triggers_per_dataset": lambda: _grouped(Stream.dataset_id),
 }
 _SCOPE_COLUMN = {
     "sources_per_dataset": DatasetSource.dataset_id, "datasets_per_source": DatasetSource.source_id,
     "labels_per_dataset": LabelGroup.dataset_id, "comments_per_source": Comment.source_id,
-    "reviewed_comments_per_dataset": Annotation.dataset_id, "triggers_per_dataset": Stream.dataset_id,
+    "reviewed_comments_per_dataset": Labelling.dataset_id, "triggers_per_dataset": Stream.dataset_id,
 }
 
 

@@ -4,10 +4,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import Conflict, NotFound, Unprocessable
+from ..errors import NotFound, Unprocessable
 from ..models import Bucket, Comment, Project, Source
 from . import owned
-from .names import validate_name
 from .permissions import Principal
 
 DEFAULTS = {
@@ -49,37 +48,27 @@ def _check_fields(session: Session, fields: dict, allowed_tags) -> None:
 
 
 def create(session: Session, project_name: str, name: str, allowed_tags, **fields) -> Source:
-    validate_name("source", name)
-    project = session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise NotFound(f"Project '{project_name}' not found.")
-    if session.scalar(
-        select(Source.id).where(Source.project_id == project.id, Source.name == name)
-    ):
-        raise Conflict(f"Source '{project_name}/{name}' already exists.")
+    project = owned.project_for_new(session, Source, project_name, name)
     _check_fields(session, fields, allowed_tags)
     values = {**DEFAULTS, **fields}
     now = utcnow()
     source = Source(project=project, name=name, created_at=now, updated_at=now, **values)
     session.add(source)
-    session.commit()
+    session.flush()
     return source
 
 
 def update(session: Session, source: Source, allowed_tags, **fields) -> Source:
     _check_fields(session, fields, allowed_tags)
-    for key, value in fields.items():
-        setattr(source, key, value)
-    if fields:
-        source.updated_at = utcnow()
-    session.commit()
+    owned.apply_changes(source, fields)
+    session.flush()
     return source
 
 
 def delete(session: Session, source: Source) -> None:
     # Comments (and, through them, annotations) go by ON DELETE CASCADE.
     session.delete(source)
-    session.commit()
+    session.flush()
 
 
 def count_comments(session: Session, source: Source, minimum=None, maximum=None) -> int:

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Annotation, Dataset
+from ..models import Labelling, Dataset
 from . import datasets as datasets_service
 from .labellings import is_reviewed
+from ..vocabulary import LABEL_SEPARATOR
 
-SEP = datasets_service.LABEL_SEPARATOR
+SEP = LABEL_SEPARATOR
 
 
 def _renamed(name: str, old: str, new: str) -> str | None:
@@ -40,7 +41,7 @@ def _rewrite_labellings(session: Session, dataset: Dataset, group_name: str, ren
     """Apply `rename(name) -> new name | None (drop) | name (keep)` to the group's
     assigned and dismissed labels of every reviewed comment; returns how many changed."""
     changed = 0
-    query = select(Annotation).where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True))
+    query = select(Labelling).where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True))
     for annotation in session.scalars(query):
         groups, touched = [], False
         for group in annotation.labelling or []:
@@ -87,7 +88,7 @@ def rename_label(session: Session, dataset: Dataset, group_name: str, old: str, 
     comments = _rewrite_labellings(session, dataset, group_name,
                                    lambda name: _renamed(name, old, new) or name)
     dataset.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return {"renamed_labels": len(moving), "updated_comments": comments}
 
 
@@ -102,5 +103,5 @@ def delete_label(session: Session, dataset: Dataset, group_name: str, label: str
                                    lambda name: None if _renamed(name, label, label) is not None else name)
     session.expire(group, ["label_defs"])
     dataset.updated_at = utcnow()
-    session.commit()
+    session.flush()
     return {"deleted_labels": len(doomed), "updated_comments": comments}

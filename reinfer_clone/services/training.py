@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, aliased
 
 from ..db import Database, utcnow
 from ..errors import InvalidInput, NotFound
-from ..models import Annotation, Comment, Dataset, ModelVersion, TrainingJob
+from ..models import Labelling, Comment, Dataset, ModelVersion, TrainingJob
 from ..models.datasets import DEFAULT_GROUP
+from ..vocabulary import comment_uid
 from . import maintenance, ml, model_versions, predictions
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def request_training(session: Session, dataset: Dataset) -> TrainingJob:
         job = TrainingJob(dataset_id=dataset.id, reason="requested")
         session.add(job)
     job.not_before = utcnow()
-    session.commit()
+    session.flush()
     return job
 
 
@@ -71,7 +72,7 @@ def schedule_retrain(session: Session, dataset: Dataset, delay: float) -> Traini
         session.add(job)
     elif job.reason == "labelling":
         job.not_before = due
-    session.commit()
+    session.flush()
     return job
 
 
@@ -161,11 +162,11 @@ def examples(session: Session, dataset: Dataset) -> list:
     """Reviewed comments of the dataset's sources, with their default-group labels."""
     classifier, out = ml.classifier(), []
     rows = session.execute(
-        select(Annotation.labelling, Comment.source_id, Comment.external_id, Comment.messages)
-        .join(Comment, Comment.pk == Annotation.comment_pk)
-        .where(Annotation.dataset_id == dataset.id, Annotation.reviewed.is_(True),
-               Annotation.source_id.in_(dataset.source_ids))
-        .order_by(Annotation.pk)
+        select(Labelling.labelling, Comment.source_id, Comment.external_id, Comment.messages)
+        .join(Comment, Comment.pk == Labelling.comment_pk)
+        .where(Labelling.dataset_id == dataset.id, Labelling.reviewed.is_(True),
+               Labelling.source_id.in_(dataset.source_ids))
+        .order_by(Labelling.pk)
     )
     for labelling, source_id, external_id, messages in rows:
         group = next((g for g in labelling or [] if g.get("group") == DEFAULT_GROUP), None)
@@ -175,7 +176,7 @@ def examples(session: Session, dataset: Dataset) -> list:
         if not text:
             continue  # no subject or body text (e.g. `messages: []`): nothing to learn from
         out.append(classifier.Example(
-            uid=f"{source_id}.{external_id}",
+            uid=comment_uid(source_id, external_id),
             text=text,
             assigned={label["name"]: label.get("sentiment") for label in group.get("assigned", [])},
             dismissed={label["name"] for label in group.get("dismissed", [])},
@@ -281,6 +282,9 @@ def train_and_wait(database: Database, session: Session, dataset: Dataset,
                    timeout: float = 900.0) -> TrainingJob:
     """Queue a job and wait for it: run it here if no worker has taken it yet."""
     job = request_training(session, dataset)
+    # The one commit inside a request: the sessions that claim and run the job
+    # must see it, so this request's unit of work ends here.
+    session.commit()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         # Claimed here unless a worker took it, or until another job of the

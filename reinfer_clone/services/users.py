@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import GlobalPermission, ProjectPermission, User
-from .names import NAME_RE
+from ..vocabulary import NAME_RE
 from .permissions import GLOBAL_CODES, PROJECT_CODES, ROOT, Principal
 
 
@@ -140,7 +140,7 @@ def create(session: Session, username: str, email: str, global_codes, organisati
     user.global_permission_rows = [GlobalPermission(code=c) for c in sorted(set(global_codes))]
     user.project_permission_rows = _project_rows(organisation_permissions)
     session.add(user)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -175,7 +175,7 @@ def update(session: Session, principal: Principal, user: User, global_permission
         user.global_permission_rows = [GlobalPermission(code=c) for c in sorted(set(global_permissions))]
     if organisation_permissions is not None:
         user.project_permission_rows = _project_rows(after)
-    session.commit()
+    session.flush()
     return user
 
 
@@ -184,7 +184,7 @@ def add_global_permissions(session: Session, user: User, codes) -> User:
     held = set(user.global_permissions)
     for code in sorted(set(codes) - held):
         user.global_permission_rows.append(GlobalPermission(code=code))
-    session.commit()
+    session.flush()
     return user
 
 
@@ -211,4 +211,4 @@ def delete(session: Session, principal: Principal, user: User) -> None:
         if roots <= 1:
             raise Conflict("This is the last root user; it cannot be deleted.")
     session.delete(user)
-    session.commit()
+    session.flush()

@@ -4,7 +4,7 @@ import io
 import pytest
 from sqlalchemy import select
 
-from reinfer_clone.models import Annotation, Comment
+from reinfer_clone.models import Labelling, Comment
 from reinfer_clone.services import comment_filter
 
 from ..helpers import (
@@ -146,7 +146,7 @@ def python_matches(session, source_ids, filter_body) -> set[str]:
     """What `CommentFilter.matches` (the streams' path) says about each comment."""
     session.rollback()
     parsed = comment_filter.parse(filter_body)
-    reviewed = set(session.scalars(select(Annotation.comment_pk).where(Annotation.reviewed.is_(True))))
+    reviewed = set(session.scalars(select(Labelling.comment_pk).where(Labelling.reviewed.is_(True))))
     comments = session.scalars(select(Comment).where(Comment.source_id.in_(source_ids)))
     return {c.external_id for c in comments if parsed.matches(c, c.pk in reviewed)}
 
@@ -198,9 +198,9 @@ def test_reviewed_counts_only_this_datasets_reviews(admin, corpus, session):
     # `has_annotations` is about any dataset; `reviewed` about this one.
     assert unreviewed["results"][2]["comment"]["has_annotations"] is True
     session.rollback()
-    dataset_reviewed = set(session.scalars(select(Annotation.comment_pk).where(
-        Annotation.reviewed.is_(True),
-        Annotation.dataset_id == ok(admin.get("/api/v1/datasets/acme/triage"))["dataset"]["id"])))
+    dataset_reviewed = set(session.scalars(select(Labelling.comment_pk).where(
+        Labelling.reviewed.is_(True),
+        Labelling.dataset_id == ok(admin.get("/api/v1/datasets/acme/triage"))["dataset"]["id"])))
     parsed = comment_filter.parse({"reviewed": "only_reviewed"})
     assert {c.external_id for c in session.scalars(select(Comment))
             if parsed.matches(c, c.pk in dataset_reviewed)} == {"c-00001"}

@@ -277,7 +277,7 @@ def test_validation_lists_rating_factors_and_derives_the_score(admin, session):
 # --- who labelled what -------------------------------------------------------------------------
 
 def test_labellings_record_who_wrote_them(app, admin, setup, session):
-    from reinfer_clone.models import Annotation
+    from reinfer_clone.models import Labelling
 
     from ..helpers import is_utc
 
@@ -288,7 +288,7 @@ def test_labellings_record_who_wrote_them(app, admin, setup, session):
     assign(reviewer, uid(11), label("Billing"))
     # A row from before attribution was recorded (c-00005, the first written)
     # stays valid: unknown writer.
-    old = session.query(Annotation).order_by(Annotation.pk).first()
+    old = session.query(Labelling).order_by(Labelling.pk).first()
     old.updated_by = None
     session.commit()
 

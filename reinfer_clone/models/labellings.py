@@ -5,15 +5,14 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, utcnow
-from .sources import BigIntPK
+from ..db import Base, BigIntPK, UTCDateTime, utcnow
 
 
-class Annotation(Base):
+class Labelling(Base):
     """What a dataset's reviewers said about one comment: the labelling of each
     label group, entities and forms, kept as the JSON the contract exchanges."""
 
-    __tablename__ = "annotations"
+    __tablename__ = "annotations"  # its first name: a rename would need a migration for no gain
     __table_args__ = (
         UniqueConstraint("dataset_id", "comment_pk"),
         # Bulk reads page through a dataset's reviewed comments of one source.
