@@ -28,9 +28,9 @@ from ..models import (
     TrainingJob, User,
 )
 from .. import pagination
-from . import quotas
+from .quotas import TENANT_ID, enforce
 
-TENANT_ID = quotas.TENANT_ID
+
 PAGE_SIZE = 128
 
 
@@ -312,7 +312,7 @@ def _before_commit(session: Session) -> None:
         return
     with session.no_autoflush:
         _resolve(session, pending)
-        quotas.enforce(session, pending.touched)
+        enforce(session, pending.touched)
         actor = _actor.get()
         now = utcnow()
         refs_users = {actor.id: {"username": actor.username, "email": actor.email}}

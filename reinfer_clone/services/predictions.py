@@ -132,9 +132,12 @@ class _ScoreTable:
     so each process keeps the decoded matrix and rebuilds it when the stored rows
     change (their count or highest comment pk)."""
 
-    def __init__(self, stamp, pks: np.ndarray, matrix: np.ndarray, names: list[str]):
-        self.stamp, self.pks, self.matrix = stamp, pks, matrix
+    def __init__(self, stamp, pks: np.ndarray, matrix: np.ndarray, names: list[str], regions: list):
+        self.stamp, self.pks, self.matrix, self.regions = stamp, pks, matrix, regions
         self.column = {name: i for i, name in enumerate(names)}
+
+    def regions_of(self) -> dict[int, int | None]:
+        return dict(zip(self.pks.tolist(), self.regions))
 
     def probabilities(self, label: str) -> dict[int, float]:
         i = self.column.get(label)
@@ -178,16 +181,21 @@ def _score_table(session: Session, dataset: Dataset, model: ModelVersion | None)
     if table is not None and table.stamp == stamp:
         return table
     column = {name: i for i, name in enumerate(names)}
-    pks, matrix = [], np.full((count, max(len(names), 1)), np.nan)
-    for row, (pk, labels) in enumerate(_all_scored(session, dataset, model)):
+    pks, regions, matrix = [], [], np.full((count, max(len(names), 1)), np.nan)
+    rows = session.execute(
+        select(StoredPrediction.comment_pk, StoredPrediction.labels, StoredPrediction.region)
+        .join(Comment, Comment.pk == StoredPrediction.comment_pk)
+        .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids)))
+    for row, (pk, labels, region) in enumerate(rows):
         if row >= count:  # rows stored since the count: the next read rebuilds
             break
         pks.append(pk)
+        regions.append(region)
         for item in labels:
             i = column.get(item["name"])
             if i is not None:
                 matrix[row, i] = item["probability"]
-    table = _ScoreTable(stamp, np.asarray(pks, dtype=np.int64), matrix[:len(pks)], names)
+    table = _ScoreTable(stamp, np.asarray(pks, dtype=np.int64), matrix[:len(pks)], names, regions)
     with _score_tables_lock:
         cells = sum(t.matrix.size for k, t in _score_tables.items() if k != key)
         while _score_tables and cells + table.matrix.size > SCORE_TABLE_CELLS:
@@ -220,20 +228,15 @@ def confidences(session: Session, dataset: Dataset, model: ModelVersion | None =
             for pk, labels in _all_scored(session, dataset, model)}
 
 
-def region_shares(session: Session, dataset: Dataset, model: ModelVersion) -> dict[int | None, float]:
-    """region -> (share of the dataset's reviewed comments in it) / (share of all
-    its comments in it), from the stored predictions of `model`, scoring any
-    comment not scored yet. Below 1: the reviewed set under-represents the region."""
-    score_all(session, dataset, model)
-    in_dataset = (StoredPrediction.model_pk == model.pk,
-                  StoredPrediction.comment_pk.in_(select(Comment.pk).where(Comment.source_id.in_(dataset.source_ids))))
-    everything = dict(session.execute(
-        select(StoredPrediction.region, func.count()).where(*in_dataset).group_by(StoredPrediction.region)).all())
-    reviewed = dict(session.execute(
-        select(StoredPrediction.region, func.count())
-        .join(Labelling, (Labelling.comment_pk == StoredPrediction.comment_pk)
-              & (Labelling.dataset_id == dataset.id) & Labelling.reviewed.is_(True))
-        .where(*in_dataset).group_by(StoredPrediction.region)).all())
+def region_shares(regions: dict[int, int | None], reviewed_pks: set[int]) -> dict[int | None, float]:
+    """region -> (share of the reviewed comments in it) / (share of all comments
+    in it), given every comment's region (`regions_of`). Below 1: the reviewed
+    set under-represents the region."""
+    everything, reviewed = {}, {}
+    for pk, region in regions.items():
+        everything[region] = everything.get(region, 0) + 1
+        if pk in reviewed_pks:
+            reviewed[region] = reviewed.get(region, 0) + 1
     total, total_reviewed = sum(everything.values()), sum(reviewed.values())
     if not total or not total_reviewed:
         return {region: 0.0 for region in everything}
@@ -241,10 +244,16 @@ def region_shares(session: Session, dataset: Dataset, model: ModelVersion) -> di
             for region, count in everything.items()}
 
 
-def regions_of(session: Session, model: ModelVersion) -> dict[int, int | None]:
-    """comment pk -> region under `model`, for every comment it has scored."""
-    return dict(session.execute(select(StoredPrediction.comment_pk, StoredPrediction.region)
-                                .where(StoredPrediction.model_pk == model.pk)).all())
+def regions_of(session: Session, dataset: Dataset, model: ModelVersion) -> dict[int, int | None]:
+    """comment pk -> region under `model`, for every comment of the dataset
+    (scoring the ones not scored yet)."""
+    table = _score_table(session, dataset, model)
+    if table is not None:
+        return table.regions_of()
+    return dict(session.execute(
+        select(StoredPrediction.comment_pk, StoredPrediction.region)
+        .join(Comment, Comment.pk == StoredPrediction.comment_pk)
+        .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))).all())
 
 
 # Where held-out data gave a label no curve, "auto" falls back to this.

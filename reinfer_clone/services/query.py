@@ -362,8 +362,8 @@ def _rebalance(session: Session, dataset: Dataset, model: ModelVersion | None, p
     reviewed = _reviewed_pks(session, dataset)
     ratio, region = {}, {}
     if model is not None:
-        ratio = region_shares(session, dataset, model)
-        region = regions_of(session, model)
+        region = regions_of(session, dataset, model)
+        ratio = region_shares(region, reviewed)
     return {pk: (round(float(ratio.get(region.get(pk), 0.0)), 6), pk) for pk in pks if pk not in reviewed}
 
 

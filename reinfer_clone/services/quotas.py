@@ -68,7 +68,7 @@ def set_limit(session: Session, kind: str, hard_limit: int, auto_increase_up_to:
     else:
         quota.hard_limit = hard_limit
         quota.auto_increase_up_to = auto_increase_up_to
-    session.commit()
+    session.flush()
 
 
 # --- usage ---------------------------------------------------------------
