@@ -44,6 +44,9 @@ ATTACHMENT_TYPES = "attachment_property_types"
 ATTACHMENT_COUNT = "attachment_property_num_attachments"
 ATTRIBUTES = (LABELS, ATTACHMENT_TYPES, ATTACHMENT_COUNT)
 
+# Query orders that name a label of the dataset (contract §9.1, §20).
+LABEL_ORDERS = ("by_label", "teach", "check", "missed")
+
 # --- identifiers ------------------------------------------------------------------
 INT32_MAX = 2**31 - 1
 _WHITESPACE = re.compile(r"\s")

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from ..vocabulary import ATTACHMENT_COUNT, ATTRIBUTES
+from ..vocabulary import ATTACHMENT_COUNT, ATTRIBUTES, LABEL_ORDERS
 from .fields import Schema, StrictBoolean, StrictInteger, String, UTCDateTime, is_number, one_of
 
 REVIEWED = ("only_reviewed", "only_unreviewed")
 ORDER_KINDS = ("recent", "by_label", "sample", "low_confidence", "teach", "check", "missed", "rebalance")
-# Orders of one label.
-LABEL_ORDERS = ("by_label", "teach", "check", "missed")
 TIME_RESOLUTIONS = ("day", "week", "month")
 PROPERTY_KINDS = ("string", "number")
 

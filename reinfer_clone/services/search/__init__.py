@@ -1,7 +1,7 @@
 """Keyword and semantic search over comments, one module per job: `words`
 (the tokenizer), `keywords` (the SQL keyword index), `vectors` (the
 process-wide semantic index) and `dataset` (search within a dataset, which
-builds on services/query.py and so is not imported here: query imports
+builds on services/query/ and so is not imported here: query imports
 `keywords`).
 
 Keyword index
