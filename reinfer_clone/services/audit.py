@@ -316,7 +316,12 @@ def _before_commit(session: Session) -> None:
         actor = _actor.get()
         now = utcnow()
         refs_users = {actor.id: {"username": actor.username, "email": actor.email}}
-        for (event_type, _key), ids in sorted(_drop_implied(pending.events).items(), key=lambda i: i[0][0]):
+        # One timestamp per transaction; ids share a random prefix and count up,
+        # so the (timestamp, id) order is the order the changes were made in.
+        prefix = new_id()[:12]
+        for number, ((event_type, _key), ids) in enumerate(_drop_implied(pending.events).items()):
+            if number and not number % 0x10000:
+                prefix = new_id()[:12]  # never a repeated id, even past 65,536 events
             refs = {
                 "users": {**refs_users, **{u: pending.refs["users"][u] for u in ids["user_ids"]
                                            if u in pending.refs["users"]}},
@@ -324,7 +329,7 @@ def _before_commit(session: Session) -> None:
                 "datasets": {d: pending.refs["datasets"][d] for d in ids["dataset_ids"]},
             }
             session.add(AuditEvent(
-                id=new_id(), event_type=event_type, actor_user_id=actor.id, timestamp=now,
+                id=f"{prefix}{number % 0x10000:04x}", event_type=event_type, actor_user_id=actor.id, timestamp=now,
                 **{name: sorted(values) for name, values in ids.items()}, refs=refs))
     session.info.pop("audit", None)
 

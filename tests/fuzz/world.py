@@ -125,6 +125,8 @@ def seed(base: str, token: str, project: str, train: bool = False) -> dict:
         "user_id": user, "comment_id": "c0", "uid": f"{source['id']}.c1", "job_id": job["id"],
         "model_id": str(model_id), "version": "1", "tag": "live", "group": "default", "index": "0",
         "reference": f"{source['id']}.c0.0", "rest": "anything", "filename": "missing.txt",
+        # The one tenant (contract §19); a kind no write of the fuzz run needs.
+        "tenant_id": "0000000000000000", "quota_kind": "pinned_models",
     }
 
 
