@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
+from reinfer_clone import migrate
 from reinfer_clone.server import MAX_HEADER_LINE, MAX_REQUEST_LINE
 
 from ..conftest import empty_database
@@ -71,8 +72,15 @@ def error(answer, status) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(database_url, database):
-    empty_database(database)
+def server(backend, database_url, database, tmp_path_factory):
+    if backend == "sqlite":
+        # A file of its own: when the server process closes the session's SQLite
+        # file last it may checkpoint and delete the WAL that this process's
+        # connections still map (later writers then failed with "disk I/O error").
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('http-server') / 'server.sqlite3'}"
+        migrate.upgrade(database_url)
+    else:
+        empty_database(database)
     token = secrets.token_urlsafe(32)
     port = _free_port()
     env = dict(os.environ, REINFER_CLONE_ADMIN_TOKEN=token, REINFER_CLONE_TRAINING_WORKER="none",
