@@ -123,3 +123,23 @@ def project_with_dataset(s: requests.Session, base: str, prefix: str) -> tuple[s
     s.put(f"{base}/api/v1/datasets/{project}/triage",
           json={"dataset": {"source_ids": [source["id"]]}}).raise_for_status()
     return project, source
+
+
+# A server for one request's measurements: no training thread, no throttling.
+QUIET_SERVER_ENV = {"REINFER_CLONE_TRAINING_WORKER": "none", "REINFER_CLONE_RATE_LIMIT": "0",
+                    "REINFER_CLONE_RETRAIN_DELAY": "-1"}
+
+
+def scratch_sqlite_url(prefix: str) -> str:
+    return f"sqlite:///{tempfile.mkdtemp(prefix=prefix)}/bench.sqlite3"
+
+
+def sync_in_parallel(token: str, base: str, project: str, rows: list[dict], batch: int = 256) -> None:
+    """Sync comments into `<project>/inbox` with two clients at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [rows[i:i + batch] for i in range(0, len(rows), batch)]
+    with ThreadPoolExecutor(2) as pool:
+        for r in pool.map(lambda b: session_for(token).post(
+                f"{base}/api/v1/sources/{project}/inbox/sync", json={"comments": b}), batches):
+            r.raise_for_status()

@@ -20,12 +20,11 @@ import argparse
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import banking77_rows, project_with_dataset, server, session_for  # noqa: E402
+from common import banking77_rows, project_with_dataset, server, session_for, sync_in_parallel  # noqa: E402
 
 INTENTS = {"card_arrival": "Card > Arrival", "exchange_rate": "Exchange > Rate",
            "request_refund": "Refund > Request", "top_up_failed": "Top Up > Failed",
@@ -69,11 +68,7 @@ def main() -> None:
         project, source = project_with_dataset(s, base, "orders")
         rows = comments(args.n, texts)
         t0 = time.perf_counter()
-        batches = [rows[i:i + 256] for i in range(0, len(rows), 256)]
-        with ThreadPoolExecutor(2) as pool:
-            for r in pool.map(lambda b: session_for(token).post(
-                    f"{base}/api/v1/sources/{project}/inbox/sync", json={"comments": b}), batches):
-                r.raise_for_status()
+        sync_in_parallel(token, base, project, rows)
         print(f"synced {args.n:,} comments ({len(texts)} distinct texts) in {time.perf_counter() - t0:.1f} s")
         dataset = f"{base}/api/_private/datasets/{project}/triage"
         v1 = f"{base}/api/v1/datasets/{project}/triage"

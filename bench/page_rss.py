@@ -26,7 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from common import banking77_rows, project_with_dataset, server, session_for, worker_pids  # noqa: E402
+from common import (  # noqa: E402
+    QUIET_SERVER_ENV, banking77_rows, project_with_dataset, scratch_sqlite_url, server, session_for, worker_pids,
+)
 from request_rss import hwm_mb, measure, synthetic_model  # noqa: E402
 
 
@@ -65,15 +67,10 @@ def main():
     every = banking77_rows("train")
     rows = every[::max(1, len(every) // args.comments)][:args.comments]
     texts = [r["text"] for r in rows]
-    import tempfile
-
     from reinfer_clone.services import ml
 
-    tmp = tempfile.mkdtemp(prefix="reinfer-pages-")
-    url = f"sqlite:///{tmp}/bench.sqlite3"
-    env = {"REINFER_CLONE_TRAINING_WORKER": "none", "REINFER_CLONE_RATE_LIMIT": "0",
-           "REINFER_CLONE_RETRAIN_DELAY": "-1"}
-    with server(url, workers=1, port=args.port, extra_env=env) as (base, token, proc):
+    url = scratch_sqlite_url("reinfer-pages-")
+    with server(url, workers=1, port=args.port, extra_env=QUIET_SERVER_ENV) as (base, token, proc):
         s = session_for(token)
         (worker,) = worker_pids(proc.pid)
         project, source = project_with_dataset(s, base, "pages")

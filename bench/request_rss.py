@@ -27,7 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from common import banking77_rows, project_with_dataset, server, session_for, worker_pids  # noqa: E402
+from common import (  # noqa: E402
+    QUIET_SERVER_ENV, banking77_rows, project_with_dataset, scratch_sqlite_url, server, session_for, worker_pids,
+)
 
 LIMIT_MB = 1536
 
@@ -104,13 +106,9 @@ def main():
     rows = every[::max(1, len(every) // args.comments)][:args.comments]  # a spread over all intents
     texts = [r["text"] for r in rows]
     import subprocess
-    import tempfile
 
-    tmp = tempfile.mkdtemp(prefix="reinfer-rss-")
-    url = f"sqlite:///{tmp}/bench.sqlite3"
-    env = {"REINFER_CLONE_TRAINING_WORKER": "none", "REINFER_CLONE_RATE_LIMIT": "0",
-           "REINFER_CLONE_RETRAIN_DELAY": "-1"}
-    with server(url, workers=1, port=args.port, extra_env=env) as (base, token, proc):
+    url = scratch_sqlite_url("reinfer-rss-")
+    with server(url, workers=1, port=args.port, extra_env=QUIET_SERVER_ENV) as (base, token, proc):
         s = session_for(token)
         (worker,) = worker_pids(proc.pid)
         project, source = project_with_dataset(s, base, "rss")
