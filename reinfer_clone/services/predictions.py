@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..db import insert_for
 from ..errors import InvalidInput, NotFound, TooLarge
-from ..models import Labelling, Comment, Dataset, ModelVersion, StoredPrediction
+from ..models import Comment, Dataset, ModelVersion, StoredPrediction
 from . import ml
 from .model_versions import latest_version
 from ..vocabulary import LABEL_SEPARATOR, label_ancestors, parse_uid
@@ -111,15 +111,19 @@ def score_all(session: Session, dataset: Dataset, model: ModelVersion, progress=
             progress(done)
 
 
-def _all_scored(session: Session, dataset: Dataset, model: ModelVersion | None):
-    """(comment pk, stored labels) of `model` (default latest) for every comment of
-    the dataset, scoring the ones not scored yet; nothing without a model."""
+def _scored(session: Session, dataset: Dataset, model: ModelVersion | None) -> ModelVersion | None:
+    """`model` (default latest) once it has scored every comment of the dataset;
+    None without a model."""
     model = model or latest_version(session, dataset.id)
-    if model is None:
-        return []
-    score_all(session, dataset, model)
+    if model is not None:
+        score_all(session, dataset, model)
+    return model
+
+
+def _dataset_rows(session: Session, dataset: Dataset, model: ModelVersion, *columns):
+    """`columns` of the stored predictions of `model` for the dataset's comments."""
     return session.execute(
-        select(StoredPrediction.comment_pk, StoredPrediction.labels)
+        select(*columns)
         .join(Comment, Comment.pk == StoredPrediction.comment_pk)
         .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))
     )
@@ -132,9 +136,8 @@ class _ScoreTable:
     so each process keeps the decoded matrix and rebuilds it when the stored rows
     change (their count or highest comment pk)."""
 
-    def __init__(self, stamp, pks: np.ndarray, matrix: np.ndarray, names: list[str], regions: list):
-        self.stamp, self.pks, self.matrix, self.regions = stamp, pks, matrix, regions
-        self.column = {name: i for i, name in enumerate(names)}
+    def __init__(self, stamp, pks: np.ndarray, matrix: np.ndarray, column: dict[str, int], regions: list):
+        self.stamp, self.pks, self.matrix, self.column, self.regions = stamp, pks, matrix, column, regions
 
     def regions_of(self) -> dict[int, int | None]:
         return dict(zip(self.pks.tolist(), self.regions))
@@ -159,14 +162,9 @@ _score_tables: dict[tuple, _ScoreTable] = {}
 _score_tables_lock = threading.Lock()
 
 
-def _score_table(session: Session, dataset: Dataset, model: ModelVersion | None) -> _ScoreTable | None:
-    """The matrix of `model` (default latest) over the dataset's comments, every
-    comment scored first; None without a model or when it would exceed the budget
-    (the callers then decode row by row)."""
-    model = model or latest_version(session, dataset.id)
-    if model is None:
-        return None
-    score_all(session, dataset, model)
+def _score_table(session: Session, dataset: Dataset, model: ModelVersion) -> _ScoreTable | None:
+    """The matrix of a scored `model` (`_scored`) over the dataset's comments;
+    None when it would exceed the budget (the callers then decode row by row)."""
     names = list(model.label_names)
     # The version's own identity, not its pk alone: pks repeat across databases.
     key = (str(session.get_bind().url), model.pk, model.dataset_id, model.version, tuple(dataset.source_ids))
@@ -182,10 +180,8 @@ def _score_table(session: Session, dataset: Dataset, model: ModelVersion | None)
         return table
     column = {name: i for i, name in enumerate(names)}
     pks, regions, matrix = [], [], np.full((count, max(len(names), 1)), np.nan)
-    rows = session.execute(
-        select(StoredPrediction.comment_pk, StoredPrediction.labels, StoredPrediction.region)
-        .join(Comment, Comment.pk == StoredPrediction.comment_pk)
-        .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids)))
+    rows = _dataset_rows(session, dataset, model,
+                         StoredPrediction.comment_pk, StoredPrediction.labels, StoredPrediction.region)
     for row, (pk, labels, region) in enumerate(rows):
         if row >= count:  # rows stored since the count: the next read rebuilds
             break
@@ -195,7 +191,7 @@ def _score_table(session: Session, dataset: Dataset, model: ModelVersion | None)
             i = column.get(item["name"])
             if i is not None:
                 matrix[row, i] = item["probability"]
-    table = _ScoreTable(stamp, np.asarray(pks, dtype=np.int64), matrix[:len(pks)], names, regions)
+    table = _ScoreTable(stamp, np.asarray(pks, dtype=np.int64), matrix[:len(pks)], column, regions)
     with _score_tables_lock:
         cells = sum(t.matrix.size for k, t in _score_tables.items() if k != key)
         while _score_tables and cells + table.matrix.size > SCORE_TABLE_CELLS:
@@ -210,22 +206,30 @@ def label_probabilities(session: Session, dataset: Dataset, label: str,
                         model: ModelVersion | None = None) -> dict[int, float]:
     """comment pk -> probability of `label` under `model` (default latest), for
     every comment of the dataset (scoring the ones not scored yet)."""
+    model = _scored(session, dataset, model)
+    if model is None:
+        return {}
     table = _score_table(session, dataset, model)
     if table is not None:
         return table.probabilities(label)
     return {pk: next((x["probability"] for x in labels if x["name"] == label), 0.0)
-            for pk, labels in _all_scored(session, dataset, model)}
+            for pk, labels in _dataset_rows(session, dataset, model, StoredPrediction.comment_pk,
+                                            StoredPrediction.labels)}
 
 
 def confidences(session: Session, dataset: Dataset, model: ModelVersion | None = None) -> dict[int, float]:
     """comment pk -> how sure `model` (default latest) is of it: the smallest
     |2p - 1| over its labels (0 = some label is a coin toss), for every comment of
     the dataset. The Teach queue shows the smallest first."""
+    model = _scored(session, dataset, model)
+    if model is None:
+        return {}
     table = _score_table(session, dataset, model)
     if table is not None:
         return table.confidences()
     return {pk: min((abs(2 * x["probability"] - 1) for x in labels), default=1.0)
-            for pk, labels in _all_scored(session, dataset, model)}
+            for pk, labels in _dataset_rows(session, dataset, model, StoredPrediction.comment_pk,
+                                            StoredPrediction.labels)}
 
 
 def region_shares(regions: dict[int, int | None], reviewed_pks: set[int]) -> dict[int | None, float]:
@@ -247,13 +251,11 @@ def region_shares(regions: dict[int, int | None], reviewed_pks: set[int]) -> dic
 def regions_of(session: Session, dataset: Dataset, model: ModelVersion) -> dict[int, int | None]:
     """comment pk -> region under `model`, for every comment of the dataset
     (scoring the ones not scored yet)."""
+    model = _scored(session, dataset, model)
     table = _score_table(session, dataset, model)
     if table is not None:
         return table.regions_of()
-    return dict(session.execute(
-        select(StoredPrediction.comment_pk, StoredPrediction.region)
-        .join(Comment, Comment.pk == StoredPrediction.comment_pk)
-        .where(StoredPrediction.model_pk == model.pk, Comment.source_id.in_(dataset.source_ids))).all())
+    return dict(_dataset_rows(session, dataset, model, StoredPrediction.comment_pk, StoredPrediction.region).all())
 
 
 # Where held-out data gave a label no curve, "auto" falls back to this.
