@@ -72,35 +72,31 @@ def set_limit(session: Session, kind: str, hard_limit: int, auto_increase_up_to:
 
 
 # --- usage ---------------------------------------------------------------
-def _label_dataset():
-    return (select(LabelGroup.dataset_id.label("scope"), func.count().label("n"))
-            .select_from(LabelDef).join(LabelGroup, LabelDef.group_pk == LabelGroup.pk)
-            .group_by(LabelGroup.dataset_id))
-
-
-def _grouped(column, *where):
-    return select(column.label("scope"), func.count().label("n")).where(*where).group_by(column)
-
-
-# kind -> a COUNT for a tenant-wide kind, or a grouped COUNT (scope, n) for a
-# per-object kind; scopes are restricted with an IN on the first column.
+# Tenant-wide kinds: a COUNT of the table.
 _TOTALS = {
     "sources": Source, "datasets": Dataset, "comments": Comment, "triggers": Stream,
     "users": User, "buckets": Bucket, "projects": Project, "pinned_models": ModelTag,
 }
+# Per-object kinds: the scope column (and conditions) of a grouped COUNT.
 _PER = {
-    "sources_per_dataset": lambda: _grouped(DatasetSource.dataset_id),
-    "datasets_per_source": lambda: _grouped(DatasetSource.source_id),
-    "labels_per_dataset": _label_dataset,
-    "comments_per_source": lambda: _grouped(Comment.source_id),
-    "reviewed_comments_per_dataset": lambda: _grouped(Labelling.dataset_id, Labelling.reviewed.is_(True)),
-    "triggers_per_dataset": lambda: _grouped(Stream.dataset_id),
+    "sources_per_dataset": (DatasetSource.dataset_id,),
+    "datasets_per_source": (DatasetSource.source_id,),
+    "labels_per_dataset": (LabelGroup.dataset_id,),
+    "comments_per_source": (Comment.source_id,),
+    "reviewed_comments_per_dataset": (Labelling.dataset_id, Labelling.reviewed.is_(True)),
+    "triggers_per_dataset": (Stream.dataset_id,),
 }
-_SCOPE_COLUMN = {
-    "sources_per_dataset": DatasetSource.dataset_id, "datasets_per_source": DatasetSource.source_id,
-    "labels_per_dataset": LabelGroup.dataset_id, "comments_per_source": Comment.source_id,
-    "reviewed_comments_per_dataset": Labelling.dataset_id, "triggers_per_dataset": Stream.dataset_id,
-}
+
+
+def _grouped(kind: str, scopes=None):
+    """(scope, n) rows of a per-object kind, restricted to `scopes` when given."""
+    column, *where = _PER[kind]
+    query = select(column.label("scope"), func.count().label("n")).where(*where)
+    if kind == "labels_per_dataset":  # label defs reach their dataset through their group
+        query = query.select_from(LabelDef).join(LabelGroup, LabelDef.group_pk == LabelGroup.pk)
+    if scopes is not None:
+        query = query.where(column.in_(sorted(scopes)))
+    return query.group_by(column)
 
 
 def _entities(session: Session, scopes=None) -> dict[str, int]:
@@ -118,10 +114,7 @@ def counts(session: Session, kind: str, scopes=None) -> dict | int:
     if kind == "entities_per_dataset":
         return _entities(session, scopes)
     if kind in _PER:
-        query = _PER[kind]()
-        if scopes is not None:
-            query = query.where(_SCOPE_COLUMN[kind].in_(sorted(scopes)))
-        return {scope: n for scope, n in session.execute(query)}
+        return {scope: n for scope, n in session.execute(_grouped(kind, scopes))}
     return 0  # integrations, alerts, ...: nothing of the kind exists here
 
 
